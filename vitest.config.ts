@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Each file gets its own process: native modules (sharp, PGlite) and
+    // worker threads stay isolated, and a crash names its file.
+    pool: 'forks',
+  },
+});
