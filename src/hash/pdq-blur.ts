@@ -35,49 +35,53 @@ export function blurAndDecimate(source: LumaSource): Float32Array {
   const rowBlurred = new Float32Array(ringRows * W);
   const luma = new Float32Array(ROW_BLOCK * W);
   const colSum = new Float64Array(W);
-  // Pass 1 column outputs waiting for pass 2 rows, and pass 2 row outputs at
-  // the sampled columns for every row.
+  // Pass 1 column outputs waiting for pass 2 rows (a block of ROW_BLOCK
+  // rows), and pass 2 row outputs at the sampled columns for every row.
   const colBlurred = new Float32Array(ROW_BLOCK * W);
   const narrow = new Float32Array(H * 64);
-  let pending = 0;
-  let emitted = 0;
+  let pending = 0; // rows waiting in colBlurred
+  let emitted = 0; // rows already in narrow
 
-  const emitRow = (n: number): void => {
+  // Column-filter step t adds pass-1 row t, subtracts row t - fwCol once the
+  // window is full, and outputs row t - halfCol + 1 once there is one.
+  for (let t = 0; t < H + halfCol - 1; t++) {
+    if (t < H && t % ROW_BLOCK === 0) {
+      const rows = Math.min(ROW_BLOCK, H - t);
+      for (let k = 0; k < rows; k++) source.readRow(t + k, luma, k * W);
+      boxRows(luma, 0, rows, W, fwRow, rcpRow, rowBlurred, (t % ringRows) * W);
+    }
+    const add = (t % ringRows) * W;
+    const sub = ((t - fwCol + ringRows) % ringRows) * W;
     const out = pending * W;
-    const inv = rcpCol[n];
-    for (let c = 0; c < W; c++) colBlurred[out + c] = colSum[c] * inv;
-    if (++pending === ROW_BLOCK) flush();
-  };
-  const flush = (): void => {
-    boxRowsAtSamples(colBlurred, 0, pending, W, fwRow, rcpRow, sampleCols, narrow, emitted * 64);
-    emitted += pending;
-    pending = 0;
-  };
-
-  for (let t0 = 0; t0 < H; t0 += ROW_BLOCK) {
-    const rows = Math.min(ROW_BLOCK, H - t0);
-    for (let k = 0; k < rows; k++) source.readRow(t0 + k, luma, k * W);
-    boxRows(luma, 0, rows, W, fwRow, rcpRow, rowBlurred, (t0 % ringRows) * W);
-    for (let t = t0; t < t0 + rows; t++) {
-      const add = (t % ringRows) * W;
-      if (t < fwCol) {
-        for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] + rowBlurred[add + c]);
-        if (t >= halfCol - 1) emitRow(t + 1);
-      } else {
-        const sub = ((t - fwCol) % ringRows) * W;
-        columnStep(colSum, rowBlurred, add, sub, W, rcpCol[fwCol], colBlurred, pending * W);
-        if (++pending === ROW_BLOCK) flush();
-      }
+    if (t >= fwCol && t < H) {
+      columnStep(colSum, rowBlurred, add, sub, W, rcpCol[fwCol], colBlurred, out);
+    } else {
+      if (t < H) columnAdd(colSum, rowBlurred, add, W);
+      else columnSubtract(colSum, rowBlurred, sub, W);
+      if (t < halfCol - 1) continue;
+      const n = t < fwCol ? t + 1 : fwCol - (t - H + 1);
+      columnOutput(colSum, W, rcpCol[n], colBlurred, out);
+    }
+    if (++pending === ROW_BLOCK || t === H + halfCol - 2) {
+      boxRowsAtSamples(colBlurred, 0, pending, W, fwRow, rcpRow, sampleCols, narrow, emitted * 64);
+      emitted += pending;
+      pending = 0;
     }
   }
-  for (let t = H; t < H + halfCol - 1; t++) {
-    const sub = ((t - fwCol) % ringRows) * W;
-    for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] - rowBlurred[sub + c]);
-    emitRow(fwCol - (t - H + 1));
-  }
-  if (pending > 0) flush();
 
   return columnsAtSamples(narrow, H, fwCol, rcpCol, samplePositions(H));
+}
+
+function columnAdd(colSum: Float64Array, rows: Float32Array, add: number, W: number): void {
+  for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] + rows[add + c]);
+}
+
+function columnSubtract(colSum: Float64Array, rows: Float32Array, sub: number, W: number): void {
+  for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] - rows[sub + c]);
+}
+
+function columnOutput(colSum: Float64Array, W: number, inv: number, out: Float32Array, outOff: number): void {
+  for (let c = 0; c < W; c++) out[outOff + c] = colSum[c] * inv;
 }
 
 /** One step of the column filter in its middle phase, all columns at once. */

@@ -70,8 +70,11 @@ function rgbRow(
   out: Float32Array,
   o: number,
 ): void {
+  const rt = R_TABLE;
+  const gt = G_TABLE;
+  const bt = B_TABLE;
   for (const end = o + width; o < end; o++, p += channels) {
-    out[o] = f(R_TABLE[data[p]] + G_TABLE[data[p + 1]]) + B_TABLE[data[p + 2]];
+    out[o] = f(rt[data[p]] + gt[data[p + 1]]) + bt[data[p + 2]];
   }
 }
 
