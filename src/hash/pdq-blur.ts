@@ -32,12 +32,12 @@ export function blurAndDecimate(source: LumaSource): Float32Array {
   // Pass 1 row outputs, kept while the column filter still needs them
   // (row t and row t - fwCol). A multiple of ROW_BLOCK so a block never wraps.
   const ringRows = Math.ceil((fwCol + ROW_BLOCK) / ROW_BLOCK) * ROW_BLOCK;
-  const rowBlurred = new Float32Array(ringRows * W);
-  const luma = new Float32Array(ROW_BLOCK * W);
+  const rowBlurred = new Float64Array(ringRows * W);
+  const luma = new Float64Array(ROW_BLOCK * W);
   const colSum = new Float64Array(W);
   // Pass 1 column outputs waiting for pass 2 rows (a block of ROW_BLOCK
   // rows), and pass 2 row outputs at the sampled columns for every row.
-  const colBlurred = new Float32Array(ROW_BLOCK * W);
+  const colBlurred = new Float64Array(ROW_BLOCK * W);
   const narrow = new Float32Array(H * 64);
   let pending = 0; // rows waiting in colBlurred
   let emitted = 0; // rows already in narrow
@@ -72,27 +72,33 @@ export function blurAndDecimate(source: LumaSource): Float32Array {
   return columnsAtSamples(narrow, H, fwCol, rcpCol, samplePositions(H));
 }
 
-function columnAdd(colSum: Float64Array, rows: Float32Array, add: number, W: number): void {
+function columnAdd(colSum: Float64Array, rows: Float64Array, add: number, W: number): void {
   for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] + rows[add + c]);
 }
 
-function columnSubtract(colSum: Float64Array, rows: Float32Array, sub: number, W: number): void {
+function columnSubtract(colSum: Float64Array, rows: Float64Array, sub: number, W: number): void {
   for (let c = 0; c < W; c++) colSum[c] = f(colSum[c] - rows[sub + c]);
 }
 
-function columnOutput(colSum: Float64Array, W: number, inv: number, out: Float32Array, outOff: number): void {
-  for (let c = 0; c < W; c++) out[outOff + c] = colSum[c] * inv;
+function columnOutput(
+  colSum: Float64Array,
+  W: number,
+  inv: number,
+  out: Float64Array,
+  outOff: number,
+): void {
+  for (let c = 0; c < W; c++) out[outOff + c] = f(colSum[c] * inv);
 }
 
 /** One step of the column filter in its middle phase, all columns at once. */
 function columnStep(
   colSum: Float64Array,
-  rows: Float32Array,
+  rows: Float64Array,
   add: number,
   sub: number,
   W: number,
   inv: number,
-  out: Float32Array,
+  out: Float64Array,
   outOff: number,
 ): void {
   let c = 0;
@@ -101,13 +107,13 @@ function columnStep(
     const s1 = f(f(colSum[c + 1] + rows[add + c + 1]) - rows[sub + c + 1]);
     colSum[c] = s0;
     colSum[c + 1] = s1;
-    out[outOff + c] = s0 * inv;
-    out[outOff + c + 1] = s1 * inv;
+    out[outOff + c] = f(s0 * inv);
+    out[outOff + c + 1] = f(s1 * inv);
   }
   for (; c < W; c++) {
     const s = f(f(colSum[c] + rows[add + c]) - rows[sub + c]);
     colSum[c] = s;
-    out[outOff + c] = s * inv;
+    out[outOff + c] = f(s * inv);
   }
 }
 

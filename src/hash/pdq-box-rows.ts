@@ -41,13 +41,13 @@ function countAt(step: number, len: number, fw: number): number {
  * into `dst[dstOff]` (stride len). Eight rows at a time when possible.
  */
 export function boxRows(
-  src: Float32Array,
+  src: Float64Array,
   srcOff: number,
   rows: number,
   len: number,
   fw: number,
   rcp: Float64Array,
-  dst: Float32Array,
+  dst: Float64Array,
   dstOff: number,
 ): void {
   const half = (fw + 2) >> 1;
@@ -73,7 +73,7 @@ export function boxRows(
     const inv = rcp[fw];
     for (let i = fw; i < len; i++) {
       sum = f(f(sum + src[s + i]) - src[s + i - fw]);
-      dst[d + i - half + 1] = sum * inv;
+      dst[d + i - half + 1] = f(sum * inv);
     }
     rowTail(src, s, len, fw, half, rcp, sum, dst, d);
   }
@@ -81,12 +81,12 @@ export function boxRows(
 
 /** Steps 0..fw-1 of one row; returns the running sum. */
 function rowHead(
-  src: Float32Array,
+  src: Float64Array,
   s: number,
   fw: number,
   half: number,
   rcp: Float64Array,
-  dst: Float32Array,
+  dst: Float64Array,
   d: number,
 ): number {
   let sum = 0;
@@ -94,38 +94,38 @@ function rowHead(
   for (; i < half - 1; i++) sum = f(sum + src[s + i]);
   for (; i < fw; i++) {
     sum = f(sum + src[s + i]);
-    dst[d + i - half + 1] = sum * rcp[i + 1];
+    dst[d + i - half + 1] = f(sum * rcp[i + 1]);
   }
   return sum;
 }
 
 /** Steps len..len+half-2 of one row. */
 function rowTail(
-  src: Float32Array,
+  src: Float64Array,
   s: number,
   len: number,
   fw: number,
   half: number,
   rcp: Float64Array,
   sum: number,
-  dst: Float32Array,
+  dst: Float64Array,
   d: number,
 ): void {
   for (let step = len; step < len + half - 1; step++) {
     sum = f(sum - src[s + step - fw]);
-    dst[d + step - half + 1] = sum * rcp[countAt(step, len, fw)];
+    dst[d + step - half + 1] = f(sum * rcp[countAt(step, len, fw)]);
   }
 }
 
 /** Steps fw..len-1 of eight consecutive rows, interleaved. */
 function rowMiddle8(
-  src: Float32Array,
+  src: Float64Array,
   s0: number,
   len: number,
   fw: number,
   inv: number,
   sums: Float64Array,
-  dst: Float32Array,
+  dst: Float64Array,
   d0: number,
 ): void {
   const s1 = s0 + len, s2 = s1 + len, s3 = s2 + len, s4 = s3 + len, s5 = s4 + len, s6 = s5 + len, s7 = s6 + len; // prettier-ignore
@@ -143,14 +143,14 @@ function rowMiddle8(
     a5 = f(f(a5 + src[s5 + i]) - src[s5 + l]);
     a6 = f(f(a6 + src[s6 + i]) - src[s6 + l]);
     a7 = f(f(a7 + src[s7 + i]) - src[s7 + l]);
-    dst[o] = a0 * inv;
-    dst[o + len] = a1 * inv;
-    dst[o + 2 * len] = a2 * inv;
-    dst[o + 3 * len] = a3 * inv;
-    dst[o + 4 * len] = a4 * inv;
-    dst[o + 5 * len] = a5 * inv;
-    dst[o + 6 * len] = a6 * inv;
-    dst[o + 7 * len] = a7 * inv;
+    dst[o] = f(a0 * inv);
+    dst[o + len] = f(a1 * inv);
+    dst[o + 2 * len] = f(a2 * inv);
+    dst[o + 3 * len] = f(a3 * inv);
+    dst[o + 4 * len] = f(a4 * inv);
+    dst[o + 5 * len] = f(a5 * inv);
+    dst[o + 6 * len] = f(a6 * inv);
+    dst[o + 7 * len] = f(a7 * inv);
   }
   sums[0] = a0;
   sums[1] = a1;
@@ -168,7 +168,7 @@ function rowMiddle8(
  * The running sums still visit every value.
  */
 export function boxRowsAtSamples(
-  src: Float32Array,
+  src: Float64Array,
   srcOff: number,
   rows: number,
   len: number,
@@ -188,7 +188,7 @@ export function boxRowsAtSamples(
 }
 
 function samples1(
-  src: Float32Array,
+  src: Float64Array,
   s: number,
   len: number,
   fw: number,
@@ -212,7 +212,7 @@ function samples1(
 }
 
 function samples8(
-  src: Float32Array,
+  src: Float64Array,
   s0: number,
   len: number,
   fw: number,
@@ -260,13 +260,13 @@ function samples8(
       a7 = f(a7 - src[s7 + l]);
     }
     const inv = rcp[countAt(last, len, fw)];
-    dst[d + j] = a0 * inv;
-    dst[d + 64 + j] = a1 * inv;
-    dst[d + 128 + j] = a2 * inv;
-    dst[d + 192 + j] = a3 * inv;
-    dst[d + 256 + j] = a4 * inv;
-    dst[d + 320 + j] = a5 * inv;
-    dst[d + 384 + j] = a6 * inv;
-    dst[d + 448 + j] = a7 * inv;
+    dst[d + j] = f(a0 * inv);
+    dst[d + 64 + j] = f(a1 * inv);
+    dst[d + 128 + j] = f(a2 * inv);
+    dst[d + 192 + j] = f(a3 * inv);
+    dst[d + 256 + j] = f(a4 * inv);
+    dst[d + 320 + j] = f(a5 * inv);
+    dst[d + 384 + j] = f(a6 * inv);
+    dst[d + 448 + j] = f(a7 * inv);
   }
 }

@@ -19,8 +19,12 @@ for (let v = 0; v < 256; v++) {
   B_TABLE[v] = f(BC * v);
 }
 
-/** Writes luma of image row `y` (`width` values) into `out` from `offset`. */
-export type LumaRowReader = (y: number, out: Float32Array, offset: number) => void;
+/**
+ * Writes luma of image row `y` (`width` values) into `out` from `offset`.
+ * Float32 values held in a Float64Array: a JIT converts on every Float32Array
+ * load, and the blur loads each value twice.
+ */
+export type LumaRowReader = (y: number, out: Float64Array, offset: number) => void;
 
 export interface LumaSource {
   readonly width: number;
@@ -67,14 +71,14 @@ function rgbRow(
   p: number,
   channels: number,
   width: number,
-  out: Float32Array,
+  out: Float64Array,
   o: number,
 ): void {
   const rt = R_TABLE;
   const gt = G_TABLE;
   const bt = B_TABLE;
   for (const end = o + width; o < end; o++, p += channels) {
-    out[o] = f(rt[data[p]] + gt[data[p + 1]]) + bt[data[p + 2]];
+    out[o] = f(f(rt[data[p]] + gt[data[p + 1]]) + bt[data[p + 2]]);
   }
 }
 
@@ -83,7 +87,7 @@ function greyRow(
   p: number,
   channels: number,
   width: number,
-  out: Float32Array,
+  out: Float64Array,
   o: number,
 ): void {
   for (const end = o + width; o < end; o++, p += channels) out[o] = data[p];
@@ -93,12 +97,12 @@ function sampledRgbRow(
   data: Uint8Array | Uint8ClampedArray,
   base: number,
   colOffset: Int32Array,
-  out: Float32Array,
+  out: Float64Array,
   o: number,
 ): void {
   for (let x = 0; x < colOffset.length; x++) {
     const p = base + colOffset[x];
-    out[o + x] = f(R_TABLE[data[p]] + G_TABLE[data[p + 1]]) + B_TABLE[data[p + 2]];
+    out[o + x] = f(f(R_TABLE[data[p]] + G_TABLE[data[p + 1]]) + B_TABLE[data[p + 2]]);
   }
 }
 
@@ -106,7 +110,7 @@ function sampledGreyRow(
   data: Uint8Array | Uint8ClampedArray,
   base: number,
   colOffset: Int32Array,
-  out: Float32Array,
+  out: Float64Array,
   o: number,
 ): void {
   for (let x = 0; x < colOffset.length; x++) out[o + x] = data[base + colOffset[x]];

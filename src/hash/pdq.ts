@@ -69,7 +69,9 @@ function downscaleTo64(image: PixelImage, semantics: PdqSemantics): Float32Array
   if (source.width === 64 && source.height === 64) {
     // The reference skips the blur for an image that is already 64x64.
     const A = new Float32Array(64 * 64);
-    for (let y = 0; y < 64; y++) source.readRow(y, A, y * 64);
+    const luma = new Float64Array(64 * 64);
+    for (let y = 0; y < 64; y++) source.readRow(y, luma, y * 64);
+    A.set(luma);
     return A;
   }
   return blurAndDecimate(source);
