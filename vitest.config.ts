@@ -8,5 +8,8 @@ export default defineConfig({
     // Each file gets its own process: native modules (sharp, PGlite) and
     // worker threads stay isolated, and a crash names its file.
     pool: 'forks',
+    // Starts a throw-away PostgreSQL and migrates the template databases that
+    // database tests clone (test/support/db.ts), in the background.
+    globalSetup: ['test/support/db-global-setup.ts'],
   },
 });

@@ -29,6 +29,21 @@ const SETTINGS = {
     'info',
     'Log verbosity.',
   ],
+  TAKEDOWN_DB_POOL_SIZE: [
+    positiveInt,
+    '10',
+    'Most connections each process opens to the PostgreSQL server of DATABASE_URL.',
+  ],
+  TAKEDOWN_MAX_BODY_BYTES: [
+    positiveInt,
+    String(2 * 1024 * 1024),
+    'Largest HTTP request body the API accepts, unless a route sets its own limit (image uploads do).',
+  ],
+  TAKEDOWN_SHUTDOWN_GRACE_MS: [
+    z.coerce.number().int().min(0),
+    '10000',
+    'On SIGTERM/SIGINT, how long the server lets in-flight requests and database sessions finish.',
+  ],
   TAKEDOWN_MAX_PIXELS: [
     positiveInt,
     '100000000',
@@ -50,6 +65,9 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   readonly logLevel: z.infer<Settings['LOG_LEVEL'][0]>;
+  readonly dbPoolSize: number;
+  readonly maxBodyBytes: number;
+  readonly shutdownGraceMs: number;
   readonly maxPixels: number;
   readonly maxImageBytes: number;
 }
@@ -76,13 +94,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: path.resolve(read('TAKEDOWN_DATA')),
     databaseUrl: read('DATABASE_URL'),
     logLevel: read('LOG_LEVEL'),
+    dbPoolSize: read('TAKEDOWN_DB_POOL_SIZE'),
+    maxBodyBytes: read('TAKEDOWN_MAX_BODY_BYTES'),
+    shutdownGraceMs: read('TAKEDOWN_SHUTDOWN_GRACE_MS'),
     maxPixels: read('TAKEDOWN_MAX_PIXELS'),
     maxImageBytes: read('TAKEDOWN_MAX_IMAGE_BYTES'),
   });
 }
 
 /** For documentation: every variable with its default and meaning. */
-export function describeSettings(): Array<{ name: string; default: string | undefined; description: string }> {
+export function describeSettings(): Array<{
+  name: string;
+  default: string | undefined;
+  description: string;
+}> {
   return Object.entries(SETTINGS).map(([name, [, fallback, description]]) => ({
     name,
     default: fallback,

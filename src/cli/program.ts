@@ -2,10 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isTakedownError } from '../errors.js';
 import { EXIT_SOME_FAILED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { registerDb } from './commands/db.js';
 import { registerHash } from './commands/hash.js';
+import { registerServe } from './commands/serve.js';
 
 /** Every command module adds itself here. */
-const COMMANDS: Array<(program: Command) => void> = [registerHash];
+const COMMANDS: Array<(program: Command) => void> = [registerHash, registerServe, registerDb];
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(
