@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { loadConfig } from '../config.js';
 import { TakedownError } from '../errors.js';
 import { openTestDatabase } from '../../test/support/db.js';
 import type { OpenedTestDatabase } from '../../test/support/db.js';
+import { secureRoute } from './access.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
 import { errorResponses, jsonContent } from './openapi.js';
@@ -17,7 +18,7 @@ import type { ApiApp, RouteModule } from './types.js';
 const Echo = z
   .object({ hashes: z.array(z.object({ type: z.enum(['pdq', 'md5']), value: z.string() })).max(3) })
   .openapi('EchoRequest');
-const echo = createRoute({
+const echo = secureRoute('public', {
   method: 'post',
   path: '/v1/echo',
   tags: ['Test'],
@@ -30,6 +31,11 @@ const echo = createRoute({
 });
 const testRoutes: RouteModule = {
   name: 'test',
+  permissions: {
+    'GET /v1/fail/takedown': 'public',
+    'GET /v1/fail/unexpected': 'public',
+    'POST /v1/upload': 'public',
+  },
   register(app) {
     app.openapi(echo, (c) => c.json({ count: c.req.valid('json').hashes.length }, 200));
     app.get('/v1/fail/takedown', () => {

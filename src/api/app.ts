@@ -6,6 +6,11 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
 import { checkDatabase } from '../store/health.js';
+import type { Permission } from '../access/permissions.js';
+import type { Authenticator } from './access.js';
+import { buildPermissionTable, enforceAccess, routesWithoutPermission } from './access.js';
+import type { PermissionTable } from './access.js';
+import { AUTHENTICATORS } from './authenticators.js';
 import { errorResponse, validationError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
@@ -25,6 +30,8 @@ export interface AppInput {
   readonly readiness?: Readiness;
   readonly metrics?: Metrics;
   readonly version?: string;
+  /** How credentials become principals; defaults to AUTHENTICATORS (authenticators.ts). */
+  readonly authenticators?: readonly Authenticator[];
 }
 
 /**
@@ -97,8 +104,29 @@ export function createApp(
         ),
     }),
   );
+  const declared = new Map<string, Permission>();
+  for (const module of modules) {
+    for (const [route, permission] of Object.entries(module.permissions ?? {}))
+      declared.set(route, permission);
+  }
+  let permissions: PermissionTable | undefined;
+  const authenticators = input.authenticators ?? AUTHENTICATORS.map((make) => make(deps));
+  app.use(
+    enforceAccess(
+      () => (permissions ??= buildPermissionTable(app, deps.version, declared)),
+      authenticators,
+    ),
+  );
   app.use(limitBodies(deps.config.maxBodyBytes, bodyLimits));
 
   for (const module of modules) module.register(app, deps);
+
+  // A route without a declared permission is a programming error: refuse to
+  // start (and so fail every test) rather than guess.
+  permissions = buildPermissionTable(app, deps.version, declared);
+  const missing = routesWithoutPermission(app, permissions);
+  if (missing.length > 0) {
+    throw new Error(`Routes without a declared permission: ${missing.join(', ')}.`);
+  }
   return app;
 }

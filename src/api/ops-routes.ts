@@ -1,4 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { secureRoute } from './access.js';
 import { jsonContent } from './openapi.js';
 import type { RouteModule } from './types.js';
 
@@ -18,7 +19,7 @@ const ReadinessSchema = z
   })
   .openapi('Readiness');
 
-const healthz = createRoute({
+const healthz = secureRoute('public', {
   method: 'get',
   path: '/healthz',
   tags: ['Operations'],
@@ -28,7 +29,7 @@ const healthz = createRoute({
   responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'The process is alive.') },
 });
 
-const readyz = createRoute({
+const readyz = secureRoute('public', {
   method: 'get',
   path: '/readyz',
   tags: ['Operations'],
@@ -41,7 +42,9 @@ const readyz = createRoute({
   },
 });
 
-const metrics = createRoute({
+// Scrapers cannot sign in; bind the server to a private network or filter
+// /metrics at the proxy if request counts must stay private.
+const metrics = secureRoute('public', {
   method: 'get',
   path: '/metrics',
   tags: ['Operations'],

@@ -6,6 +6,7 @@ import type { RouteModule } from './types.js';
 /** /openapi.json and /docs, generated from the routes' own schemas. */
 export const referenceRoutes: RouteModule = {
   name: 'reference',
+  permissions: { 'GET /openapi.json': 'public', 'GET /docs': 'public' },
   register(app, deps) {
     // Routes are all registered before the first request, so build once.
     let document: ReturnType<typeof apiDocument> | undefined;

@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Kysely } from 'kysely';
+import type { Permission } from '../access/permissions.js';
+import type { Principal } from '../access/principal.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
@@ -33,6 +35,8 @@ export interface AppEnv {
     requestId: string;
     /** The logger with this request's id bound; use it in handlers. */
     log: Logger;
+    /** Who is asking, resolved by the access middleware (src/api/access.ts). */
+    principal: Principal;
   };
 }
 
@@ -53,4 +57,10 @@ export interface RouteModule {
    * (Hono syntax, e.g. "POST /v1/check/image").
    */
   bodyLimits?(deps: AppDeps): Readonly<Record<string, number>>;
+  /**
+   * Permissions of routes added without `app.openapi` (plain `app.get`),
+   * keyed "METHOD /path" as registered. OpenAPI routes declare theirs with
+   * `secureRoute(permission, …)` instead.
+   */
+  readonly permissions?: Readonly<Record<string, Permission>>;
 }
