@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { Metadata, Sharp } from 'sharp';
 import { TakedownError } from '../../errors.js';
 import type { PixelImage } from '../pixels.js';
+import { readImageHeader } from './header.js';
 
 /** Decoded pixels plus what the decoder learned about the file. */
 export interface DecodedImage extends PixelImage {
@@ -32,22 +33,43 @@ export async function decodeImage(
   bytes: Uint8Array,
   options: DecodeOptions,
 ): Promise<DecodedImage> {
-  const meta = await readMetadata(bytes, options);
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  if (width * height > options.maxPixels) throw tooManyPixels(width, height, options.maxPixels);
+  // JPEG and PNG (most files) say what we need in their first bytes; other
+  // formats are asked about through libvips first.
+  const header = readImageHeader(bytes);
+  const meta = header ?? fromMetadata(await readMetadata(bytes, options));
+  if (meta.width * meta.height > options.maxPixels) {
+    throw tooManyPixels(meta.width, meta.height, options.maxPixels);
+  }
   if (meta.format === 'heif' && meta.compression === 'hevc') return decodeHeic(bytes, options);
   try {
-    if (meta.space === 'cmyk') return await decodeCmyk(bytes, options, meta.format ?? 'unknown');
+    if (meta.cmyk) return await decodeCmyk(bytes, options, meta.format);
     const { data, info } = await open(bytes, options)
       .removeAlpha()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
-    return pixels(data, info.width, info.height, info.channels, meta.format ?? 'unknown');
+    return pixels(data, info.width, info.height, info.channels, meta.format);
   } catch (error) {
     throw decodeError(error);
   }
+}
+
+interface Probe {
+  readonly format: string;
+  readonly compression?: string;
+  readonly width: number;
+  readonly height: number;
+  readonly cmyk: boolean;
+}
+
+function fromMetadata(meta: Metadata): Probe {
+  return {
+    format: meta.format ?? 'unknown',
+    compression: meta.compression,
+    width: meta.width ?? 0,
+    height: meta.height ?? 0,
+    cmyk: meta.space === 'cmyk',
+  };
 }
 
 function open(bytes: Uint8Array, options: DecodeOptions): Sharp {
@@ -57,6 +79,10 @@ function open(bytes: Uint8Array, options: DecodeOptions): Sharp {
     autoOrient: false,
     page: 0,
     pages: 1,
+    // Benign decoder warnings (a JPEG's "extraneous bytes before marker",
+    // common in the wild) must not cost an image its hash; truncation and
+    // real errors still fail.
+    failOn: 'error',
   });
 }
 
@@ -99,7 +125,7 @@ async function decodeHeic(bytes: Uint8Array, options: DecodeOptions): Promise<De
   const { default: decode } = await import('heic-decode');
   let image;
   try {
-    image = await decode({ buffer: bytes });
+    image = await withoutLibheifChatter(() => decode({ buffer: bytes }));
   } catch (error) {
     throw new TakedownError(
       'corrupt-image',
@@ -119,6 +145,30 @@ async function decodeHeic(bytes: Uint8Array, options: DecodeOptions): Promise<De
     data: image.data,
     format: 'heic',
   };
+}
+
+/**
+ * libheif-js reports a failed decode with console.log, i.e. on standard
+ * output, where it would corrupt `takedown hash`'s JSON lines. The failure
+ * reaches the caller as an error anyway, so that one message is dropped;
+ * anything else still gets through.
+ */
+const LIBHEIF_FAILURE = 'Decoding image failed';
+let chatterGuards = 0;
+let consoleLog: typeof console.log = console.log;
+
+async function withoutLibheifChatter<T>(work: () => Promise<T>): Promise<T> {
+  if (chatterGuards++ === 0) {
+    consoleLog = console.log;
+    console.log = (...args: unknown[]) => {
+      if (args[0] !== LIBHEIF_FAILURE) consoleLog(...args);
+    };
+  }
+  try {
+    return await work();
+  } finally {
+    if (--chatterGuards === 0) console.log = consoleLog;
+  }
 }
 
 function pixels(
