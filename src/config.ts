@@ -1,4 +1,5 @@
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { TakedownError } from './errors.js';
 
@@ -10,6 +11,29 @@ import { TakedownError } from './errors.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/** "10.0.0.0/8, ::1/128, 192.0.2.7" -> CIDR strings; a bare address is one host. */
+const cidrList = z.string().transform((text, ctx) => {
+  const ranges: string[] = [];
+  for (const item of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const cidr = item.includes('/')
+      ? item
+      : `${item}/${ipaddr.isValid(item) && ipaddr.parse(item).kind() === 'ipv6' ? 128 : 32}`;
+    if (!ipaddr.isValidCIDR(cidr)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${item}" is not an address range like 127.0.0.0/8`,
+      });
+      return z.NEVER;
+    }
+    ranges.push(cidr);
+  }
+  return ranges;
+});
 
 /** name -> [schema, default, description]. The README's configuration table mirrors this. */
 const SETTINGS = {
@@ -54,6 +78,124 @@ const SETTINGS = {
     String(256 * 1024 * 1024),
     'Largest image file that is decoded; larger files still get their exact hashes.',
   ],
+  TAKEDOWN_JOBS_CONCURRENCY: [
+    positiveInt,
+    '16',
+    'Background jobs one worker process runs at once (most wait on the network or the database).',
+  ],
+  TAKEDOWN_JOBS_POLL_MS: [
+    positiveInt,
+    '100',
+    'Longest pause between looks for new jobs when a worker is idle: how soon a job enqueued by another process starts.',
+  ],
+  TAKEDOWN_JOBS_LEASE_MS: [
+    z.coerce.number().int().min(500),
+    '30000',
+    'How long a running job stays claimed without a heartbeat from its worker (renewed every third of it); after a worker dies, its jobs run again once this passes.',
+  ],
+  TAKEDOWN_FETCH_ALLOW: [
+    cidrList,
+    '',
+    'Comma-separated address ranges (CIDR) that fetching may reach although they are private or special, e.g. 127.0.0.0/8 for tests against a local web server. Empty in production. Cloud metadata addresses stay refused.',
+  ],
+  TAKEDOWN_FETCH_MAX_BYTES: [
+    positiveInt,
+    String(64 * 1024 * 1024),
+    'Largest response body fetched from a reported URL, after decompression; larger ones are recorded as too large.',
+  ],
+  TAKEDOWN_FETCH_TIMEOUT_MS: [
+    positiveInt,
+    '30000',
+    'Longest a fetch may take in total, redirects included.',
+  ],
+  TAKEDOWN_FETCH_IDLE_TIMEOUT_MS: [
+    positiveInt,
+    '10000',
+    'Longest a fetch waits for the next byte (connecting included).',
+  ],
+  TAKEDOWN_FETCH_MAX_REDIRECTS: [
+    nonNegativeInt,
+    '5',
+    'Redirects a fetch follows; each target is checked like the first URL.',
+  ],
+  TAKEDOWN_FETCH_PER_HOST: [
+    positiveInt,
+    '4',
+    'Requests one process sends to the same host at once.',
+  ],
+  TAKEDOWN_FETCH_USER_AGENT: [
+    z.string().min(1),
+    'Mozilla/5.0 (compatible; Takedown/0.1; hotline content verification)',
+    'User-Agent header of every fetch.',
+  ],
+  TAKEDOWN_SESSION_IDLE_MINUTES: [
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    '30',
+    'A signed-in session ends after this many minutes without a request.',
+  ],
+  TAKEDOWN_SESSION_MAX_HOURS: [
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7),
+    '12',
+    'A signed-in session ends this many hours after sign-in, however active.',
+  ],
+  TAKEDOWN_COOKIE_SECURE: [
+    z.enum(['true', 'false']).transform((value) => value === 'true'),
+    'true',
+    'Mark the session cookie Secure (sent over HTTPS only; browsers also accept it on http://localhost). Set false only to test over plain HTTP on another address.',
+  ],
+  TAKEDOWN_TRUSTED_PROXY_HOPS: [
+    z.coerce.number().int().min(0).max(5),
+    '0',
+    'How many reverse proxies in front of the server append to X-Forwarded-For. The client address (for sign-in throttling and the audit trail) is taken that many entries from the right; 0 ignores the header.',
+  ],
+  TAKEDOWN_CHECK_HASHES_PER_SECOND: [
+    positiveInt,
+    '2000',
+    'Hashes per second one API key may check through the hash-check API (per server process), unless the key has its own limit (`takedown key create --hashes-per-second`).',
+  ],
+  TAKEDOWN_CHECK_BURST_HASHES: [
+    z.coerce.number().int().min(10_000),
+    '20000',
+    'How many hashes a key may check at once after a quiet spell (the token bucket size); at least 10000, one full batch.',
+  ],
+  TAKEDOWN_CHECK_IMAGES_PER_SECOND: [
+    positiveInt,
+    '5',
+    'Images per second one API key may upload to POST /v1/check/image (per server process), unless the key has its own limit.',
+  ],
+  TAKEDOWN_CHECK_BURST_IMAGES: [
+    positiveInt,
+    '20',
+    'How many images a key may upload at once after a quiet spell.',
+  ],
+  TAKEDOWN_CHECK_MAX_UPLOAD_BYTES: [
+    positiveInt,
+    String(20 * 1024 * 1024),
+    'Largest image POST /v1/check/image accepts; larger uploads get 413. Uploads are hashed in memory and never stored.',
+  ],
+  TAKEDOWN_CHANGES_POLL_MS: [
+    z.coerce.number().int().min(10).max(60_000),
+    '250',
+    'How often each server process looks for bank changes (entries added or removed, banks disabled, keys revoked) made by other processes.',
+  ],
+  TAKEDOWN_MATCHER_SNAPSHOT: [
+    z.enum(['true', 'false']).transform((value) => value === 'true'),
+    'true',
+    'Keep a snapshot of the in-memory matcher in TAKEDOWN_DATA/matcher, so that a restart loads it instead of every bank entry.',
+  ],
+  TAKEDOWN_API_KEY: [
+    z.string().min(1).optional(),
+    undefined,
+    'API key for `takedown scan --server` (the hash-check service); --key overrides it. Keep it out of shell history and scripts: set it in the environment.',
+  ],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined, string]>;
 
 type Settings = typeof SETTINGS;
@@ -70,6 +212,30 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly maxPixels: number;
   readonly maxImageBytes: number;
+  readonly jobsConcurrency: number;
+  readonly jobsPollMs: number;
+  readonly jobsLeaseMs: number;
+  /** CIDR ranges fetching may reach despite being special (tests only). */
+  readonly fetchAllow: readonly string[];
+  readonly fetchMaxBytes: number;
+  readonly fetchTimeoutMs: number;
+  readonly fetchIdleTimeoutMs: number;
+  readonly fetchMaxRedirects: number;
+  readonly fetchPerHost: number;
+  readonly fetchUserAgent: string;
+  readonly sessionIdleMinutes: number;
+  readonly sessionMaxHours: number;
+  readonly cookieSecure: boolean;
+  readonly trustedProxyHops: number;
+  /** `takedown scan --server`'s key, when not given with --key. */
+  readonly apiKey: string | undefined;
+  readonly checkHashesPerSecond: number;
+  readonly checkBurstHashes: number;
+  readonly checkImagesPerSecond: number;
+  readonly checkBurstImages: number;
+  readonly checkMaxUploadBytes: number;
+  readonly changesPollMs: number;
+  readonly matcherSnapshot: boolean;
 }
 
 /** Reads and validates the environment. Throws `invalid-config` naming the variable. */
@@ -99,6 +265,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: read('TAKEDOWN_SHUTDOWN_GRACE_MS'),
     maxPixels: read('TAKEDOWN_MAX_PIXELS'),
     maxImageBytes: read('TAKEDOWN_MAX_IMAGE_BYTES'),
+    jobsConcurrency: read('TAKEDOWN_JOBS_CONCURRENCY'),
+    jobsPollMs: read('TAKEDOWN_JOBS_POLL_MS'),
+    jobsLeaseMs: read('TAKEDOWN_JOBS_LEASE_MS'),
+    fetchAllow: Object.freeze(read('TAKEDOWN_FETCH_ALLOW')),
+    fetchMaxBytes: read('TAKEDOWN_FETCH_MAX_BYTES'),
+    fetchTimeoutMs: read('TAKEDOWN_FETCH_TIMEOUT_MS'),
+    fetchIdleTimeoutMs: read('TAKEDOWN_FETCH_IDLE_TIMEOUT_MS'),
+    fetchMaxRedirects: read('TAKEDOWN_FETCH_MAX_REDIRECTS'),
+    fetchPerHost: read('TAKEDOWN_FETCH_PER_HOST'),
+    fetchUserAgent: read('TAKEDOWN_FETCH_USER_AGENT'),
+    sessionIdleMinutes: read('TAKEDOWN_SESSION_IDLE_MINUTES'),
+    sessionMaxHours: read('TAKEDOWN_SESSION_MAX_HOURS'),
+    cookieSecure: read('TAKEDOWN_COOKIE_SECURE'),
+    trustedProxyHops: read('TAKEDOWN_TRUSTED_PROXY_HOPS'),
+    apiKey: read('TAKEDOWN_API_KEY'),
+    checkHashesPerSecond: read('TAKEDOWN_CHECK_HASHES_PER_SECOND'),
+    checkBurstHashes: read('TAKEDOWN_CHECK_BURST_HASHES'),
+    checkImagesPerSecond: read('TAKEDOWN_CHECK_IMAGES_PER_SECOND'),
+    checkBurstImages: read('TAKEDOWN_CHECK_BURST_IMAGES'),
+    checkMaxUploadBytes: read('TAKEDOWN_CHECK_MAX_UPLOAD_BYTES'),
+    changesPollMs: read('TAKEDOWN_CHANGES_POLL_MS'),
+    matcherSnapshot: read('TAKEDOWN_MATCHER_SNAPSHOT'),
   });
 }
 

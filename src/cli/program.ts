@@ -4,10 +4,11 @@ import { isTakedownError } from '../errors.js';
 import { EXIT_SOME_FAILED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { registerDb } from './commands/db.js';
 import { registerHash } from './commands/hash.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerServe } from './commands/serve.js';
 
 /** Every command module adds itself here. */
-const COMMANDS: Array<(program: Command) => void> = [registerHash, registerServe, registerDb];
+const COMMANDS: Array<(program: Command) => void> = [registerHash, registerServe, registerDb, registerJobs];
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(

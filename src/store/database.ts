@@ -1,3 +1,4 @@
+import type { JobTables } from '../jobs/tables.js';
 import type { SettingTables } from './settings.js';
 
 /**
@@ -9,4 +10,4 @@ import type { SettingTables } from './settings.js';
  * with one `&`. Column names are the SQL names (snake_case): no renaming
  * plugin, so raw SQL and typed queries read the same.
  */
-export type Database = SettingTables;
+export type Database = SettingTables & JobTables;

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-settings.js';
+import * as m0004 from './0004-jobs.js';
 
 /**
  * Every migration, by name, in the order they apply (names sort). Listed
@@ -12,4 +13,5 @@ import * as m0001 from './0001-settings.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-settings': m0001,
+  '0004-jobs': m0004,
 });
