@@ -7,7 +7,7 @@ const f = Math.fround;
  * neighbours, 0..100. Flat or near-flat images score low and their hashes
  * are not reliable.
  */
-export function imageQuality(A: Float32Array): number {
+export function imageQuality(A: Float64Array): number {
   let gs = 0;
   for (let i = 0; i < 63; i++) {
     for (let j = 0; j < 64; j++) {
@@ -22,28 +22,68 @@ export function imageQuality(A: Float32Array): number {
   return Math.min(100, Math.trunc(gs / 90));
 }
 
+/** The DCT matrix as doubles (exact: float32 values), loaded without conversion. */
+const D = Float64Array.from(DCT_MATRIX);
+
 /**
  * `dct64To16`: B = D * A * D^T (16x16), float32 accumulators with the
- * reference's summation order (k ascending). The loops run over j innermost so
- * that 64 independent sums advance together; each sum still adds its terms in
- * the reference's order.
+ * reference's summation order (k ascending). A holds float32 values in
+ * doubles. Eight independent sums advance together in registers (eight
+ * outputs of a row), each adding its terms in the reference's order.
  */
-export function dct64To16(A: Float32Array): Float32Array {
-  const T = new Float32Array(16 * 64);
+export function dct64To16(A: Float64Array): Float32Array {
+  const T = new Float64Array(16 * 64); // T = D * A, T[i][j] = sum_k D[i][k] * A[k][j]
+  const B = new Float32Array(256); // B = T * D^T, B[i][j] = sum_k T[i][k] * D[j][k]
   for (let i = 0; i < 16; i++) {
-    const row = i * 64;
-    for (let k = 0; k < 64; k++) {
-      const d = DCT_MATRIX[row + k];
-      const a = k * 64;
-      for (let j = 0; j < 64; j++) T[row + j] = T[row + j] + f(d * A[a + j]);
+    for (let j = 0; j < 64; j += 8) {
+      let t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, t7 = 0; // prettier-ignore
+      for (let k = 0; k < 64; k++) {
+        const d = D[i * 64 + k];
+        const a = k * 64 + j;
+        t0 = f(t0 + f(d * A[a]));
+        t1 = f(t1 + f(d * A[a + 1]));
+        t2 = f(t2 + f(d * A[a + 2]));
+        t3 = f(t3 + f(d * A[a + 3]));
+        t4 = f(t4 + f(d * A[a + 4]));
+        t5 = f(t5 + f(d * A[a + 5]));
+        t6 = f(t6 + f(d * A[a + 6]));
+        t7 = f(t7 + f(d * A[a + 7]));
+      }
+      const o = i * 64 + j;
+      T[o] = t0;
+      T[o + 1] = t1;
+      T[o + 2] = t2;
+      T[o + 3] = t3;
+      T[o + 4] = t4;
+      T[o + 5] = t5;
+      T[o + 6] = t6;
+      T[o + 7] = t7;
     }
   }
-  const B = new Float32Array(256);
   for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      let s = 0;
-      for (let k = 0; k < 64; k++) s = f(s + f(T[i * 64 + k] * DCT_MATRIX[j * 64 + k]));
-      B[i * 16 + j] = s;
+    for (let j = 0; j < 16; j += 8) {
+      let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0; // prettier-ignore
+      for (let k = 0; k < 64; k++) {
+        const t = T[i * 64 + k];
+        const d = j * 64 + k;
+        b0 = f(b0 + f(t * D[d]));
+        b1 = f(b1 + f(t * D[d + 64]));
+        b2 = f(b2 + f(t * D[d + 128]));
+        b3 = f(b3 + f(t * D[d + 192]));
+        b4 = f(b4 + f(t * D[d + 256]));
+        b5 = f(b5 + f(t * D[d + 320]));
+        b6 = f(b6 + f(t * D[d + 384]));
+        b7 = f(b7 + f(t * D[d + 448]));
+      }
+      const o = i * 16 + j;
+      B[o] = b0;
+      B[o + 1] = b1;
+      B[o + 2] = b2;
+      B[o + 3] = b3;
+      B[o + 4] = b4;
+      B[o + 5] = b5;
+      B[o + 6] = b6;
+      B[o + 7] = b7;
     }
   }
   return B;

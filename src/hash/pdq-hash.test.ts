@@ -35,7 +35,12 @@ describe('PDQ hex helpers', () => {
     expect(hammingDistance('0'.repeat(64), 'f'.repeat(64))).toBe(256);
     expect(hammingDistance(pdqHexToWords(A), pdqHexToWords(B))).toBe(6);
     for (const x of [0, 1, 0xffffffff, 0x80000000, 0x12345678]) {
-      expect(popcount32(x)).toBe(x.toString(2).split('').filter((c) => c === '1').length);
+      expect(popcount32(x)).toBe(
+        x
+          .toString(2)
+          .split('')
+          .filter((c) => c === '1').length,
+      );
     }
   });
 

@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import {
-  conformanceImage,
-  readDihedral,
-  readExpected,
-} from '../../test/support/conformance.js';
+import { conformanceImage, readDihedral, readExpected } from '../../test/support/conformance.js';
 import { literalHash, literalLuma } from '../../test/support/pdq-literal.js';
 import { noiseImage, syntheticImage } from '../../test/support/synthetic.js';
 import { decodeImage, DEFAULT_MAX_PIXELS } from './file/decode.js';
@@ -82,22 +78,45 @@ describe('PDQ conformance with the C++ reference', () => {
 });
 
 describe('PDQ agrees with a literal port of the reference on any image', () => {
+  // Shapes chosen for the optimized blur's edge cases: windows of 1, 2
+  // (even), 3 ... (sizes around multiples of 128), heights that leave 1..7
+  // rows in the last block of eight, widths that are not whole tiles of
+  // eight columns, fewer than 64 rows or columns (repeated samples), and very
+  // wide or tall images.
   const sizes: Array<[number, number]> = [
     [5, 5],
+    [6, 7],
+    [5, 200],
+    [200, 5],
     [7, 300],
+    [37, 20],
     [63, 65],
     [64, 64],
     [64, 65],
+    [65, 64],
     [100, 37],
+    [127, 129],
+    [128, 128],
     [129, 257],
+    [255, 9],
     [256, 256],
+    [257, 383],
     [333, 517],
+    [385, 130],
     [640, 480],
+    [1001, 17],
+    [2000, 6],
+    [6, 2000],
     [1216, 832],
   ];
   for (const [w, h] of sizes) {
     it(`${w}x${h}`, () => {
-      for (const image of [syntheticImage(w, h, w * 7 + h), noiseImage(w, h, w + h * 13)]) {
+      for (const image of [
+        syntheticImage(w, h, w * 7 + h),
+        noiseImage(w, h, w + h * 13),
+        noiseImage(w, h, w * 3 + h, 4),
+        noiseImage(w, h, w + h, 1),
+      ]) {
         const luma = literalLuma(image.data, w, h, image.channels, isAllGrey(image));
         const want = literalHash(luma, w, h);
         const got = pdq(image);
@@ -106,6 +125,43 @@ describe('PDQ agrees with a literal port of the reference on any image', () => {
       }
     });
   }
+
+  // cli semantics: the reference tool first resizes anything over 512 px to
+  // 512x512 by nearest neighbour; grey or not is decided on the whole image.
+  for (const [w, h] of [
+    [513, 200],
+    [700, 1300],
+    [1216, 832],
+  ] as const) {
+    it(`${w}x${h}, cli semantics`, () => {
+      const image = syntheticImage(w, h, w + h);
+      const resized = new Uint8Array(512 * 512 * 3);
+      for (let y = 0; y < 512; y++) {
+        for (let x = 0; x < 512; x++) {
+          const from = (Math.floor((y * h) / 512) * w + Math.floor((x * w) / 512)) * 3;
+          resized.set(image.data.subarray(from, from + 3), (y * 512 + x) * 3);
+        }
+      }
+      const want = literalHash(literalLuma(resized, 512, 512, 3, isAllGrey(image)), 512, 512);
+      const got = pdq(image, { semantics: 'cli' });
+      expect(got.hash).toBe(want.hex);
+      expect(got.quality).toBe(want.quality);
+    });
+  }
+
+  it('gives the same hashes however images arrive (Buffer, offset views, clamped)', () => {
+    const image = syntheticImage(300, 200, 5);
+    const want = pdq(image);
+    const padded = new Uint8Array(image.data.length + 3);
+    padded.set(image.data, 1);
+    for (const data of [
+      Buffer.from(image.data),
+      padded.subarray(1, 1 + image.data.length),
+      new Uint8ClampedArray(image.data),
+    ]) {
+      expect(pdq({ ...image, data })).toEqual(want);
+    }
+  });
 
   it('grey RGB takes the grey luma path (Y = v), as the reference does', () => {
     const grey = noiseImage(96, 80, 3, 1);

@@ -1,4 +1,5 @@
 import { blurAndDecimate } from './pdq-blur.js';
+import { LANES } from './pdq-kernels.js';
 import type { DihedralName } from './pdq-dct.js';
 import {
   DIHEDRAL_NAMES,
@@ -64,14 +65,17 @@ export function pdq(image: PixelImage, options: PdqOptions = {}): PdqResult {
   );
 }
 
-function downscaleTo64(image: PixelImage, semantics: PdqSemantics): Float32Array {
+/** The 64x64 matrix A, float32 values held in doubles. */
+function downscaleTo64(image: PixelImage, semantics: PdqSemantics): Float64Array {
   const source = lumaSource(image, semantics);
   if (source.width === 64 && source.height === 64) {
     // The reference skips the blur for an image that is already 64x64.
-    const A = new Float32Array(64 * 64);
-    const luma = new Float64Array(64 * 64);
-    for (let y = 0; y < 64; y++) source.readRow(y, luma, y * 64);
-    A.set(luma);
+    const A = new Float64Array(64 * 64);
+    const row = new Float64Array(64 * LANES); // readRow writes one lane of a block
+    for (let y = 0; y < 64; y++) {
+      source.readRow(y, 0, 64, row, 0);
+      for (let x = 0; x < 64; x++) A[y * 64 + x] = row[x * LANES];
+    }
     return A;
   }
   return blurAndDecimate(source);
