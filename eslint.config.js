@@ -15,7 +15,8 @@ const browserSafe = {
     },
     {
       group: ['../store/*', '../jobs/*', '../api/*', '../cli/*', '../config.js', './*/**'],
-      message: 'The browser-safe core may not depend on server code or on its Node-only subfolders.',
+      message:
+        'The browser-safe core may not depend on server code or on its Node-only subfolders.',
     },
   ],
   paths: ['fs', 'path', 'crypto', 'os', 'worker_threads', 'child_process', 'stream', 'buffer'].map(
@@ -30,12 +31,21 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Function']", message: 'No run-time code generation (CSP).' },
-        { selector: "CallExpression[callee.name='eval']", message: 'No run-time code generation (CSP).' },
+        {
+          selector: "NewExpression[callee.name='Function']",
+          message: 'No run-time code generation (CSP).',
+        },
+        {
+          selector: "CallExpression[callee.name='eval']",
+          message: 'No run-time code generation (CSP).',
+        },
       ],
     },
   },

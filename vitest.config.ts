@@ -11,5 +11,8 @@ export default defineConfig({
     // Starts a throw-away PostgreSQL and migrates the template databases that
     // database tests clone (test/support/db.ts), in the background.
     globalSetup: ['test/support/db-global-setup.ts'],
+    // `takedown serve` runs the report pipeline, which refuses to start
+    // without a media key: servers that tests spawn get this throw-away one.
+    env: { TAKEDOWN_MEDIA_KEY: '00'.repeat(31) + '01' },
   },
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
@@ -33,6 +34,56 @@ const cidrList = z.string().transform((text, ctx) => {
     ranges.push(cidr);
   }
   return ranges;
+});
+
+/**
+ * An AES-256 key: 32 bytes written as 64 hex characters or as base64. Its id
+ * (the first 8 bytes of its SHA-256, in hex) goes into every blob's header,
+ * so that after a key change the blob says which key opens it.
+ */
+export interface MediaKey {
+  readonly id: string;
+  readonly bytes: Buffer;
+}
+
+function parseMediaKey(text: string): MediaKey | string {
+  const value = text.trim();
+  let bytes: Buffer | undefined;
+  if (/^[0-9a-fA-F]{64}$/.test(value)) bytes = Buffer.from(value, 'hex');
+  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) bytes = Buffer.from(value, 'base64');
+  if (bytes === undefined || bytes.length !== 32)
+    return 'it must be 32 bytes written as 64 hex characters or as base64 (e.g. the output of `openssl rand -hex 32`)';
+  const id = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  // Not enumerable: a config object that reaches a log or JSON.stringify shows no key.
+  return Object.freeze(
+    Object.defineProperty({ id }, 'bytes', { value: bytes, enumerable: false }),
+  ) as MediaKey;
+}
+
+const mediaKey = z.string().transform((text, ctx) => {
+  const parsed = parseMediaKey(text);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const mediaKeyList = z.string().transform((text, ctx) => {
+  const keys: MediaKey[] = [];
+  for (const [index, item] of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .entries()) {
+    const parsed = parseMediaKey(item);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: `key ${index + 1}: ${parsed}` });
+      return z.NEVER;
+    }
+    keys.push(parsed);
+  }
+  return keys;
 });
 
 /** name -> [schema, default, description]. The README's configuration table mirrors this. */
@@ -196,9 +247,80 @@ const SETTINGS = {
     undefined,
     'API key for `takedown scan --server` (the hash-check service); --key overrides it. Keep it out of shell history and scripts: set it in the environment.',
   ],
+  TAKEDOWN_PIPELINE: [
+    z.enum(['on', 'off']),
+    'on',
+    'Whether `takedown serve` also runs the report pipeline (fetch, hash, match, classify) in its own process. off: the server only accepts reports, and `takedown worker` processes (here or on other machines) do the work.',
+  ],
+  TAKEDOWN_MEDIA_KEY: [
+    mediaKey.optional(),
+    undefined,
+    'Key that encrypts evidence media at rest (AES-256-GCM): 32 random bytes as 64 hex characters or base64, e.g. from `openssl rand -hex 32`. Required wherever the report pipeline runs; keep it outside the data folder and its backups.',
+  ],
+  TAKEDOWN_MEDIA_OLD_KEYS: [
+    mediaKeyList,
+    '',
+    'Earlier values of TAKEDOWN_MEDIA_KEY, comma-separated, still needed to read media stored before a key change. New media always uses TAKEDOWN_MEDIA_KEY.',
+  ],
+  TAKEDOWN_MEDIA_DIR: [
+    z.string().min(1).optional(),
+    undefined,
+    'Folder for encrypted evidence media (default: TAKEDOWN_DATA/media).',
+  ],
+  TAKEDOWN_MEDIA_RETENTION_DAYS: [
+    z.coerce.number().positive().max(3650),
+    '90',
+    'Evidence media is deleted this many days after it was stored; the items keep their hashes, matches and decisions.',
+  ],
+  TAKEDOWN_REPORT_MAX_URLS: [
+    z.coerce.number().int().min(1).max(1000),
+    '20',
+    'Most URLs one report may carry (public form, partner batch and CSV import alike).',
+  ],
+  TAKEDOWN_REPORT_RATE_PER_MINUTE: [
+    z.coerce.number().positive(),
+    '10',
+    'Public reports (POST /v1/reports) one client address may submit per minute, per server process, after its burst.',
+  ],
+  TAKEDOWN_REPORT_BURST: [
+    positiveInt,
+    '20',
+    'Public reports one client address may submit at once after a quiet spell.',
+  ],
+  TAKEDOWN_STATUS_RATE_PER_MINUTE: [
+    z.coerce.number().positive(),
+    '60',
+    'Tracking-code look-ups (GET /v1/reports/<code>) one client address may make per minute, per server process (bursts up to the same number).',
+  ],
+  TAKEDOWN_FETCH_RETRIES: [
+    z.coerce.number().int().min(0).max(20),
+    '3',
+    'How often the pipeline tries a reported URL or a media URL again after a passing failure (unreachable, timeout, 5xx, 429) before it records the failure.',
+  ],
+  TAKEDOWN_FETCH_RETRY_DELAY_MS: [
+    positiveInt,
+    '30000',
+    'Wait before the first such retry; it doubles for each further one (with jitter).',
+  ],
+  TAKEDOWN_HASH_THREADS: [
+    z.coerce.number().int().min(0).max(256).optional(),
+    undefined,
+    'Worker threads that hash fetched media in each pipeline process, beside the event loop (default: one less than the cores, at least 1; 0 hashes on the event loop).',
+  ],
+  TAKEDOWN_PDQ_VARIANTS: [
+    z.enum(['true', 'false']).transform((value) => value === 'true'),
+    'true',
+    'Match fetched images against the banks in all 8 rotations and mirror images, so that a flipped or rotated copy of known material is still found.',
+  ],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined, string]>;
 
 type Settings = typeof SETTINGS;
+
+/** Never repeated in error messages: they would reach terminals and logs. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  'TAKEDOWN_MEDIA_KEY',
+  'TAKEDOWN_MEDIA_OLD_KEYS',
+]);
 export type ConfigName = keyof Settings;
 
 export interface Config {
@@ -236,6 +358,23 @@ export interface Config {
   readonly checkMaxUploadBytes: number;
   readonly changesPollMs: number;
   readonly matcherSnapshot: boolean;
+  /** Whether `takedown serve` runs the report pipeline's jobs in its own process. */
+  readonly pipeline: 'on' | 'off';
+  /** Encrypts evidence media; required where the pipeline runs (see requireMediaKey). */
+  readonly mediaKey: MediaKey | undefined;
+  readonly mediaOldKeys: readonly MediaKey[];
+  /** Folder of the encrypted evidence media. */
+  readonly mediaDir: string;
+  readonly mediaRetentionDays: number;
+  readonly reportMaxUrls: number;
+  readonly reportRatePerMinute: number;
+  readonly reportBurst: number;
+  readonly statusRatePerMinute: number;
+  readonly fetchRetries: number;
+  readonly fetchRetryDelayMs: number;
+  readonly pdqVariants: boolean;
+  /** undefined: the default for this machine (src/pipeline/service.ts). */
+  readonly hashThreads: number | undefined;
 }
 
 /** Reads and validates the environment. Throws `invalid-config` naming the variable. */
@@ -248,7 +387,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       const reason = parsed.error.issues[0]?.message ?? 'invalid value';
       throw new TakedownError(
         'invalid-config',
-        `Environment variable ${name}=${JSON.stringify(raw)} is not valid: ${reason}. ${SETTINGS[name][2]}`,
+        `Environment variable ${name}=${SECRET_SETTINGS.has(name) ? '(value not shown)' : JSON.stringify(raw)} is not valid: ${reason}. ${SETTINGS[name][2]}`,
         { details: { variable: name } },
       );
     }
@@ -287,6 +426,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     checkMaxUploadBytes: read('TAKEDOWN_CHECK_MAX_UPLOAD_BYTES'),
     changesPollMs: read('TAKEDOWN_CHANGES_POLL_MS'),
     matcherSnapshot: read('TAKEDOWN_MATCHER_SNAPSHOT'),
+    pipeline: read('TAKEDOWN_PIPELINE'),
+    mediaKey: read('TAKEDOWN_MEDIA_KEY'),
+    mediaOldKeys: Object.freeze(read('TAKEDOWN_MEDIA_OLD_KEYS')),
+    mediaDir: path.resolve(read('TAKEDOWN_MEDIA_DIR') ?? path.join(read('TAKEDOWN_DATA'), 'media')),
+    mediaRetentionDays: read('TAKEDOWN_MEDIA_RETENTION_DAYS'),
+    reportMaxUrls: read('TAKEDOWN_REPORT_MAX_URLS'),
+    reportRatePerMinute: read('TAKEDOWN_REPORT_RATE_PER_MINUTE'),
+    reportBurst: read('TAKEDOWN_REPORT_BURST'),
+    statusRatePerMinute: read('TAKEDOWN_STATUS_RATE_PER_MINUTE'),
+    fetchRetries: read('TAKEDOWN_FETCH_RETRIES'),
+    fetchRetryDelayMs: read('TAKEDOWN_FETCH_RETRY_DELAY_MS'),
+    pdqVariants: read('TAKEDOWN_PDQ_VARIANTS'),
+    hashThreads: read('TAKEDOWN_HASH_THREADS'),
   });
 }
 

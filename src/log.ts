@@ -14,7 +14,13 @@ export function createLogger(level: string, name = 'takedown'): Logger {
       name,
       level,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.apiKey', '*.key'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          '*.password',
+          '*.apiKey',
+          '*.key',
+        ],
         censor: '[redacted]',
       },
     },

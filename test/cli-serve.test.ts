@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedPaths } from '../src/store/pglite/embedded.js';
+import { MIGRATIONS } from '../src/store/migrations/index.js';
 import { openTestDatabase, postgresSkipReason } from './support/db.js';
 import type { OpenedTestDatabase } from './support/db.js';
 import { CLI, requireBuild, run, start, waitForReady } from './support/processes.js';
@@ -52,7 +53,7 @@ describe('takedown serve on the embedded database', () => {
     expect(await getJson(`${url}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await getJson(`${url}/readyz`)).toEqual({
       status: 200,
-      body: { status: 'ready', checks: { database: { ok: true } } },
+      body: { status: 'ready', checks: { database: { ok: true }, matcher: { ok: true } } },
     });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(
@@ -76,7 +77,9 @@ describe('takedown serve on the embedded database', () => {
     expect(status.stdout).toMatch(
       /^Open in process \d+ \(takedown serve\); reached through it\.$/m,
     );
-    expect(status.stdout).toMatch(/^Migrations: 1 applied, 0 pending$/m);
+    expect(status.stdout).toMatch(
+      new RegExp(`^Migrations: ${Object.keys(MIGRATIONS).length} applied, 0 pending$`, 'm'),
+    );
 
     server.process.kill('SIGTERM');
     expect(await server.exited).toBe(0);
@@ -103,14 +106,14 @@ describe('takedown serve on a PostgreSQL server', () => {
     expect(server.stdout).toMatch(/^Database: PostgreSQL at 127\.0\.0\.1:\d+\/test_\d+_\d+$/m);
     expect(await getJson(`${url}/readyz`)).toEqual({
       status: 200,
-      body: { status: 'ready', checks: { database: { ok: true } } },
+      body: { status: 'ready', checks: { database: { ok: true }, matcher: { ok: true } } },
     });
     const status = await run(CLI, ['db', 'status', '--json'], env);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({
       pending: [],
       unknown: [],
-      applied: [{ name: '0001-settings' }],
+      applied: Object.keys(MIGRATIONS).map((name) => ({ name })),
     });
     server.process.kill('SIGINT');
     expect(await server.exited).toBe(0);

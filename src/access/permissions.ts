@@ -1,3 +1,4 @@
+import { TakedownError } from '../errors.js';
 import type { Principal, Role } from './principal.js';
 
 /**
@@ -20,10 +21,15 @@ export const PERMISSIONS = {
   'stats:read': 'Read internal statistics (matches, queues, response times).',
   'reports:submit-batch': 'Submit reports in batches as an intake partner.',
   'reports:read': 'Read reports and their items.',
+  'reports:contact':
+    'See the contact details a reporter left and whether they said they are the person shown (each look is recorded).',
   'queue:work': 'Work the analyst queue: claim items, view their media, submit assessments.',
   'assessments:approve': 'Give the second opinion on illegal decisions ("four eyes").',
   'rules:manage': 'Set domain rules (do not fetch, not illegal, force a hoster).',
   'notices:own': "Read and answer one's own provider's notices.",
+  'account:self': "See and change one's own account: password, two-factor codes, sessions.",
+  'sign-in:continue':
+    'Finish signing in: give the second factor, enrol it, or replace a one-time password.',
 } as const satisfies Record<string, string>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -33,6 +39,16 @@ export function isPermission(value: unknown): value is Permission {
 }
 
 const STAFF_READ: readonly Permission[] = ['banks:read', 'reports:read', 'stats:read'];
+
+/**
+ * Permissions only a signed-in person holds, never an API key, whatever the
+ * key's role: one's own account has no meaning for a key, and managing staff
+ * accounts must not bypass the second factor.
+ */
+export const PERSON_ONLY: ReadonlySet<Permission> = new Set<Permission>([
+  'account:self',
+  'users:manage',
+]);
 
 /** Which role holds which permission (besides `public`, which everyone holds). */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
@@ -45,23 +61,51 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'audit:read',
     'hashes:check',
     'rules:manage',
+    'account:self',
   ],
   supervisor: [
     ...STAFF_READ,
+    'reports:contact',
     'banks:write',
     'queue:work',
     'assessments:approve',
     'rules:manage',
     'hashes:check',
+    'account:self',
   ],
-  analyst: [...STAFF_READ, 'queue:work', 'hashes:check'],
-  provider: ['hashes:check', 'notices:own', 'reports:submit-batch'],
-  auditor: ['audit:read', 'stats:read'],
+  analyst: [...STAFF_READ, 'queue:work', 'hashes:check', 'account:self'],
+  provider: ['hashes:check', 'notices:own', 'reports:submit-batch', 'account:self'],
+  auditor: ['audit:read', 'stats:read', 'account:self'],
 };
 
 /** Whether this principal may do what the permission names. */
 export function allows(principal: Principal, permission: Permission): boolean {
   if (permission === 'public') return true;
-  if (principal.kind === 'anonymous') return false;
-  return ROLE_PERMISSIONS[principal.role].includes(permission);
+  switch (principal.kind) {
+    case 'anonymous':
+      return false;
+    case 'signing-in':
+      return permission === 'sign-in:continue';
+    case 'api-key':
+      return !PERSON_ONLY.has(permission) && ROLE_PERMISSIONS[principal.role].includes(permission);
+    case 'user':
+      return ROLE_PERMISSIONS[principal.role].includes(permission);
+  }
+}
+
+/**
+ * Object-level scope for provider principals (staff and keys): they may touch
+ * only their own provider's notices, checks and reports. Staff roles are not
+ * scoped. Handlers call this after loading the object; the TakedownError it
+ * throws becomes a 403 and an `access.denied` audit entry.
+ */
+export function assertProviderScope(principal: Principal, providerId: number | null): void {
+  if (principal.kind !== 'user' && principal.kind !== 'api-key') return;
+  if (principal.role !== 'provider') return;
+  if (principal.providerId !== null && principal.providerId === providerId) return;
+  throw new TakedownError(
+    'forbidden-provider',
+    "This belongs to another provider; a provider's credentials reach only its own data.",
+    { kind: 'forbidden', details: { reason: 'provider-scope' } },
+  );
 }

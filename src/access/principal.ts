@@ -24,14 +24,31 @@ export type Principal =
   | {
       readonly kind: 'user';
       readonly userId: number;
+      /** For the audit trail: who this was at the time. */
+      readonly email: string;
       readonly role: Role;
       readonly providerId: number | null;
       readonly sessionId: string;
+    }
+  | {
+      /**
+       * Half-way through signing in (password accepted, second factor or a
+       * new password still due). Holds no role's permissions: only
+       * `sign-in:continue` and `public`.
+       */
+      readonly kind: 'signing-in';
+      readonly userId: number;
+      readonly email: string;
+      readonly sessionId: string;
+      readonly step: SignInStep;
     };
+
+/** What a signing-in session must do next: give a TOTP code, enrol one, or replace a one-time password. */
+export type SignInStep = 'totp' | 'enrol' | 'password';
 
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' });
 
-/** A short, log-safe name: "user:12", "key:7", "anonymous". */
+/** A short, log-safe name: "user:12", "key:7", "anonymous" (a signing-in user is "user:12"). */
 export function describePrincipal(principal: Principal): string {
   switch (principal.kind) {
     case 'anonymous':
@@ -39,6 +56,7 @@ export function describePrincipal(principal: Principal): string {
     case 'api-key':
       return `key:${principal.keyId}`;
     case 'user':
+    case 'signing-in':
       return `user:${principal.userId}`;
   }
 }

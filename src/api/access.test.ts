@@ -6,7 +6,7 @@ import type { Principal } from '../access/principal.js';
 import { loadConfig } from '../config.js';
 import { TakedownError } from '../errors.js';
 import type { Database } from '../store/database.js';
-import type { Authenticator } from './access.js';
+import type { Authenticator, Denial } from './access.js';
 import { secureRoute } from './access.js';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
@@ -52,6 +52,7 @@ const fakeAuth: Authenticator = {
     return {
       kind: 'user',
       userId: 1,
+      email: 'fake@example.org',
       role: match[1] as Extract<Principal, { kind: 'user' }>['role'],
       providerId: null,
       sessionId: 's',
@@ -59,14 +60,22 @@ const fakeAuth: Authenticator = {
   },
 };
 
-function app(modules: RouteModule[] = [...ROUTE_MODULES, module]) {
+const denials: Denial[] = [];
+
+function app(
+  modules: RouteModule[] = [...ROUTE_MODULES, module],
+  authenticators: Authenticator[] = [fakeAuth],
+) {
   return createApp(
     {
       db,
       config: loadConfig({}),
       logger,
       metrics: createMetrics({ processMetrics: false }),
-      authenticators: [fakeAuth],
+      authenticators,
+      recordDenial: async (_c, denial) => {
+        denials.push(denial);
+      },
     },
     modules,
   );
@@ -132,5 +141,77 @@ describe('the access layer', () => {
     };
     expect(doc.paths['/v1/test-banks/{name}'].get['x-permission']).toBe('banks:read');
     expect(doc.paths['/healthz'].get['x-permission']).toBe('public');
+  });
+  it('records refusals: a role without the permission, and a bad credential', async () => {
+    denials.length = 0;
+    await app().request('/v1/test-banks/x', { headers: { authorization: 'Bearer role:provider' } });
+    await app().request('/healthz', { headers: { authorization: 'Bearer bad' } });
+    await app().request('/v1/test-banks/x'); // no credentials at all: not recorded
+    expect(denials.map((d) => [d.principal.kind, d.route, d.code])).toEqual([
+      ['user', 'GET /v1/test-banks/:name', 'forbidden'],
+      ['anonymous', 'GET /healthz', 'invalid-api-key'],
+    ]);
+  });
+
+  it("records a handler's own refusal (another provider's data)", async () => {
+    denials.length = 0;
+    const scoped: RouteModule = {
+      name: 'scoped',
+      permissions: { 'GET /v1/test-scoped': 'banks:read' },
+      register(a) {
+        a.get('/v1/test-scoped', () => {
+          throw new TakedownError('forbidden-provider', 'Not yours.', { kind: 'forbidden' });
+        });
+      },
+    };
+    const res = await app([...ROUTE_MODULES, scoped]).request('/v1/test-scoped', {
+      headers: { authorization: 'Bearer role:analyst' },
+    });
+    expect(res.status).toBe(403);
+    expect(denials.map((d) => d.code)).toEqual(['forbidden-provider']);
+  });
+
+  it('asks cookie-borne writes for a CSRF token, and ignores the cookie on public routes without one', async () => {
+    denials.length = 0;
+    const cookie: Authenticator = {
+      name: 'cookie',
+      async authenticate(c) {
+        return c.req.header('cookie') === 'session=1'
+          ? {
+              kind: 'user',
+              userId: 2,
+              email: 'c@x.example',
+              role: 'admin',
+              providerId: null,
+              sessionId: 's',
+            }
+          : undefined;
+      },
+      checkCsrf: (c) => c.req.header('x-csrf-token') === 'right',
+    };
+    const writes: RouteModule = {
+      name: 'writes',
+      permissions: { 'POST /v1/test-write': 'banks:write', 'POST /v1/test-public': 'public' },
+      register(a) {
+        a.post('/v1/test-write', (c) => c.json({ ok: true }));
+        a.post('/v1/test-public', (c) => c.json({ who: c.get('principal').kind }));
+      },
+    };
+    const a = app([...ROUTE_MODULES, writes], [cookie]);
+    const post = (path: string, headers: Record<string, string>) =>
+      a.request(path, { method: 'POST', headers: { cookie: 'session=1', ...headers } });
+    const forged = await post('/v1/test-write', {});
+    expect(forged.status).toBe(403);
+    expect(await forged.json()).toMatchObject({ error: { code: 'csrf-token-invalid' } });
+    expect((await post('/v1/test-write', { 'x-csrf-token': 'wrong' })).status).toBe(403);
+    expect((await post('/v1/test-write', { 'x-csrf-token': 'right' })).status).toBe(200);
+    expect(await (await post('/v1/test-public', {})).json()).toEqual({ who: 'anonymous' });
+    expect(await (await post('/v1/test-public', { 'x-csrf-token': 'right' })).json()).toEqual({
+      who: 'user',
+    });
+    expect(denials.map((d) => [d.principal.kind, d.code])).toEqual([
+      ['user', 'csrf-token-invalid'],
+      ['user', 'csrf-token-invalid'],
+    ]);
   });
 });

@@ -295,7 +295,10 @@ describe('API reference', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.version).toBe('9.9.9');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/metrics', '/readyz', '/v1/echo']);
+    // Feature modules add their own paths; these are the ones this test registers or relies on.
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/healthz', '/metrics', '/readyz', '/v1/echo']),
+    );
     expect(Object.keys(doc.paths['/v1/echo'].post.responses)).toEqual(['200', '400', '413']);
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['Error', 'EchoRequest', 'Readiness']),

@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
 import { checkDatabase } from '../store/health.js';
 import type { Permission } from '../access/permissions.js';
-import type { Authenticator } from './access.js';
+import type { Authenticator, DenialRecorder } from './access.js';
+import { auditDenials } from './audit-denials.js';
 import { buildPermissionTable, enforceAccess, routesWithoutPermission } from './access.js';
 import type { PermissionTable } from './access.js';
 import { AUTHENTICATORS } from './authenticators.js';
@@ -32,6 +33,8 @@ export interface AppInput {
   readonly version?: string;
   /** How credentials become principals; defaults to AUTHENTICATORS (authenticators.ts). */
   readonly authenticators?: readonly Authenticator[];
+  /** Where refused requests are recorded; defaults to the audit trail in `db`. */
+  readonly recordDenial?: DenialRecorder;
 }
 
 /**
@@ -115,6 +118,7 @@ export function createApp(
     enforceAccess(
       () => (permissions ??= buildPermissionTable(app, deps.version, declared)),
       authenticators,
+      input.recordDenial ?? auditDenials(deps),
     ),
   );
   app.use(limitBodies(deps.config.maxBodyBytes, bodyLimits));

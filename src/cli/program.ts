@@ -2,13 +2,38 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isTakedownError } from '../errors.js';
 import { EXIT_SOME_FAILED, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { registerAudit } from './commands/audit.js';
+import { registerBank } from './commands/bank.js';
 import { registerDb } from './commands/db.js';
 import { registerHash } from './commands/hash.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerKey } from './commands/key.js';
+import { registerProvider } from './commands/provider.js';
+import { registerQueue } from './commands/queue.js';
+import { registerReport } from './commands/report.js';
+import { registerRules } from './commands/rules.js';
+import { registerScan } from './commands/scan.js';
 import { registerServe } from './commands/serve.js';
+import { registerUser } from './commands/user.js';
+import { registerWorker } from './commands/worker.js';
 
 /** Every command module adds itself here. */
-const COMMANDS: Array<(program: Command) => void> = [registerHash, registerServe, registerDb, registerJobs];
+const COMMANDS: Array<(program: Command) => void> = [
+  registerHash,
+  registerServe,
+  registerDb,
+  registerJobs,
+  registerScan,
+  registerUser,
+  registerAudit,
+  registerBank,
+  registerProvider,
+  registerKey,
+  registerReport,
+  registerQueue,
+  registerRules,
+  registerWorker,
+];
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(

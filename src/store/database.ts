@@ -1,5 +1,14 @@
-import type { JobTables } from '../jobs/tables.js';
+import type { AuditTables } from '../audit/tables.js';
+import type { UserTables } from '../users/tables.js';
 import type { SettingTables } from './settings.js';
+import type { JobTables } from '../jobs/tables.js';
+import type { BankTables } from '../banks/tables.js';
+import type { ChangeTables } from '../changes/tables.js';
+import type { ProviderTables } from '../providers/tables.js';
+import type { CheckTables } from '../check/tables.js';
+import type { IntakeTables } from '../intake/tables.js';
+import type { PipelineTables } from '../pipeline/tables.js';
+import type { ClassifyTables } from '../classify/tables.js';
 
 /**
  * Every table in the database, by name, as Kysely sees it.
@@ -10,4 +19,14 @@ import type { SettingTables } from './settings.js';
  * with one `&`. Column names are the SQL names (snake_case): no renaming
  * plugin, so raw SQL and typed queries read the same.
  */
-export type Database = SettingTables & JobTables;
+export type Database = SettingTables &
+  UserTables &
+  AuditTables &
+  JobTables &
+  BankTables &
+  ChangeTables &
+  ProviderTables &
+  CheckTables &
+  IntakeTables &
+  PipelineTables &
+  ClassifyTables;

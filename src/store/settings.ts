@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Generated, Kysely } from 'kysely';
+import type { Database } from './database.js';
 
 /**
  * Instance-wide settings: a small key/value table for facts that belong to
@@ -18,7 +19,8 @@ export interface SettingTables {
 
 /** The stored value, or undefined when the key was never set. */
 export async function readSetting(
-  db: Kysely<SettingTables>,
+  // The whole schema: Kysely<Database> is not assignable to Kysely<SettingTables>.
+  db: Kysely<Database>,
   key: string,
 ): Promise<unknown | undefined> {
   const row = await db
@@ -30,7 +32,7 @@ export async function readSetting(
 }
 
 export async function writeSetting(
-  db: Kysely<SettingTables>,
+  db: Kysely<Database>,
   key: string,
   value: unknown,
 ): Promise<void> {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../../src/hash/file/decode.js';
 import { pdq } from '../../src/hash/pdq.js';
+import type * as HashModule from '../../src/hash/index.js';
 import type { Browser } from '../support/browser.js';
 import { launchBrowser } from '../support/browser.js';
 import { conformanceImage, readExpected } from '../support/conformance.js';
@@ -106,8 +107,7 @@ describe('the hashing core in Chromium', () => {
         await page.waitForFunction(() => 'takedownHash' in window);
         const inBrowser = await page.evaluate(
           ({ base64, width, height }) => {
-            const mod = (window as unknown as { takedownHash: typeof import('../../src/hash/index.js') })
-              .takedownHash;
+            const mod = (window as unknown as { takedownHash: typeof HashModule }).takedownHash;
             const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
             const raw = mod.pdq({ width, height, channels: 4, data: bytes }, { variants: true });
             const canvas = document.getElementById('c') as HTMLCanvasElement;
@@ -119,7 +119,11 @@ describe('the hashing core in Chromium', () => {
             const viaCanvas = mod.pdq({ width, height, channels: 4, data });
             return { raw, viaCanvas: viaCanvas.hash };
           },
-          { base64: Buffer.from(rgba).toString('base64'), width: image.width, height: image.height },
+          {
+            base64: Buffer.from(rgba).toString('base64'),
+            width: image.width,
+            height: image.height,
+          },
         );
         expect(inBrowser.raw).toEqual(inNode);
         expect(inBrowser.viaCanvas).toBe(inNode.hash);

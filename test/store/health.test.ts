@@ -8,6 +8,7 @@ import {
   openDatabase,
 } from '../../src/store/index.js';
 import { MIGRATION_TABLE } from '../../src/store/migrate.js';
+import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import { connectPostgres } from '../../src/store/postgres.js';
 import {
   describeEachDatabase,
@@ -67,7 +68,7 @@ describe('migrating a PostgreSQL database', () => {
     );
     try {
       const applied = await Promise.all(servers.map((db) => migrateToLatest(db)));
-      expect(applied.flat()).toEqual(['0001-settings']);
+      expect(applied.flat()).toEqual(Object.keys(MIGRATIONS));
       expect(await checkDatabase(empty.db)).toEqual({ ok: true });
     } finally {
       await Promise.all(servers.map((db) => db.destroy()));

@@ -119,9 +119,7 @@ export function literalHash(luma: Float32Array, width: number, height: number): 
   const D = new Float32Array(16 * 64);
   for (let i = 0; i < 16; i++)
     for (let j = 0; j < 64; j++)
-      D[i * 64 + j] = f(
-        scale * Math.cos((Math.PI / 2.0 / 64) * (i + 1) * (2 * j + 1)),
-      );
+      D[i * 64 + j] = f(scale * Math.cos((Math.PI / 2.0 / 64) * (i + 1) * (2 * j + 1)));
   const T = new Float32Array(16 * 64);
   for (let i = 0; i < 16; i++)
     for (let j = 0; j < 64; j++) {

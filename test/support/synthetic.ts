@@ -26,7 +26,12 @@ export interface RawImage {
  * A "photo-like" RGB image: smooth gradients, a few filled discs and
  * rectangles in random colours, plus light noise. Seed picks the layout.
  */
-export function syntheticImage(width: number, height: number, seed: number, channels: 3 | 4 = 3): RawImage {
+export function syntheticImage(
+  width: number,
+  height: number,
+  seed: number,
+  channels: 3 | 4 = 3,
+): RawImage {
   const random = rng(seed);
   const data = new Uint8Array(width * height * channels);
   const shapes = Array.from({ length: 6 + Math.floor(random() * 6) }, () => ({
@@ -47,7 +52,11 @@ export function syntheticImage(width: number, height: number, seed: number, chan
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const t = Math.min(1, Math.max(0, 0.5 + ((x / width - 0.5) * ca + (y / height - 0.5) * sa)));
-      let c = [g0[0] + (g1[0] - g0[0]) * t, g0[1] + (g1[1] - g0[1]) * t, g0[2] + (g1[2] - g0[2]) * t];
+      let c = [
+        g0[0] + (g1[0] - g0[0]) * t,
+        g0[1] + (g1[1] - g0[1]) * t,
+        g0[2] + (g1[2] - g0[2]) * t,
+      ];
       for (const s of shapes) {
         const inside =
           s.kind === 'disc'
@@ -66,7 +75,12 @@ export function syntheticImage(width: number, height: number, seed: number, chan
 }
 
 /** Uniform noise: worst case for the hash's float arithmetic. */
-export function noiseImage(width: number, height: number, seed: number, channels: 1 | 3 | 4 = 3): RawImage {
+export function noiseImage(
+  width: number,
+  height: number,
+  seed: number,
+  channels: 1 | 3 | 4 = 3,
+): RawImage {
   const random = rng(seed);
   const data = new Uint8Array(width * height * channels);
   for (let i = 0; i < data.length; i++) data[i] = Math.floor(random() * 256);

@@ -1,16 +1,15 @@
 import { Option, InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import { once } from 'node:events';
 import { loadConfig } from '../../config.js';
 import type { PdqSemantics } from '../../hash/pdq.js';
 import { PDQ_SEMANTICS } from '../../hash/pdq.js';
-import type { HashRecord } from '../../hash/file/hash-file.js';
 import type { OutputFormat, RecordFormatter } from '../../hash/file/format.js';
 import { OUTPUT_FORMATS, recordFormatter } from '../../hash/file/format.js';
 import { countEntries, walk } from '../../hash/file/walk.js';
+import { startProgress } from '../progress.js';
 import { EXIT_OK, EXIT_SOME_FAILED } from '../exit-codes.js';
 
 export interface HashCommandOptions {
@@ -90,7 +89,13 @@ export async function runHash(
   const config = loadConfig(io.env);
   const format = chooseFormat(options.format, io.stdout.isTTY === true);
   const write = lineWriter(io.stdout);
-  const progress = io.stderr.isTTY ? startProgress(paths, io) : undefined;
+  // The total comes from a second, listing-only walk alongside the hashing.
+  const progress = io.stderr.isTTY
+    ? startProgress(io.stderr, {
+        unit: 'files',
+        count: (signal) => countEntries(paths, { signal }),
+      })
+    : undefined;
   const output: RecordFormatter =
     format === 'table'
       ? tableFormatter(io.stdout.columns ?? 120)
@@ -117,7 +122,7 @@ export async function runHash(
       if (progress && io.stdout.isTTY) progress.clearLine();
       // False when the reader went away (`| head`): stop hashing.
       if (!(await write(output.line(record)))) break;
-      progress?.tick(record);
+      progress?.tick(record.error !== undefined);
     }
   } finally {
     progress?.stop();
@@ -151,71 +156,6 @@ function lineWriter(stream: NodeJS.WritableStream): (text: string) => Promise<bo
     }
     return !broken;
   };
-}
-
-interface Progress {
-  tick(record: HashRecord): void;
-  clearLine(): void;
-  stop(): void;
-}
-
-/**
- * A bar on standard error with rate and ETA. The total comes from a second,
- * listing-only walk that runs alongside the hashing; until it is done the
- * total shows as "…".
- */
-function startProgress(paths: readonly string[], io: HashCommandIo): Progress {
-  let total: number | undefined;
-  let failed = 0;
-  const started = Date.now();
-  const bar = new cliProgress.SingleBar({
-    stream: io.stderr as NodeJS.WriteStream,
-    forceRedraw: true,
-    clearOnComplete: true,
-    format: (_options, params) => {
-      const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-      const rate = params.value / seconds;
-      const width = 24;
-      const filled = total ? Math.round((Math.min(params.value, total) / total) * width) : 0;
-      const eta =
-        total && rate > 0
-          ? formatDuration((total - params.value) / rate)
-          : total === undefined
-            ? '…'
-            : '-';
-      return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${params.value}/${total ?? '…'} files | ${rate.toFixed(1)}/s | ETA ${eta}${failed ? ` | ${failed} failed` : ''}`;
-    },
-  });
-  bar.start(1, 0);
-  const counting = new AbortController();
-  countEntries(paths, { signal: counting.signal }).then(
-    (n) => {
-      total = n;
-      bar.setTotal(n);
-    },
-    () => undefined,
-  );
-  return {
-    tick(record) {
-      if (record.error) failed++;
-      bar.increment();
-    },
-    clearLine() {
-      io.stderr.write('\r\x1b[2K');
-    },
-    stop() {
-      counting.abort();
-      bar.stop();
-    },
-  };
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '-';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /**

@@ -7,6 +7,12 @@ import type { Config } from '../../config.js';
 import { TakedownError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { describeDatabase, openDatabase } from '../../store/index.js';
+import { announceFirstAdmin } from '../../users/first-admin.js';
+import { startHashCheck } from '../../check/service.js';
+import { jobQueueFor } from '../../pipeline/job-queue.js';
+import { startPipeline } from '../../pipeline/service.js';
+import type { Pipeline } from '../../pipeline/service.js';
+import { requireMediaKey } from '../../store/blob-store.js';
 
 interface ServeFlags {
   readonly port?: string;
@@ -49,6 +55,13 @@ export function applyServeFlags(config: Config, flags: ServeFlags): Config {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const config = applyServeFlags(loadConfig(), flags);
+  // Before anything starts: the pipeline keeps evidence, only ever encrypted.
+  if (config.pipeline === 'on')
+    requireMediaKey(
+      config,
+      '`takedown serve` runs the report pipeline (TAKEDOWN_PIPELINE=on), which',
+      'Or set TAKEDOWN_PIPELINE=off to run a server that only accepts reports, with `takedown worker` processes (given the key) doing the work.',
+    );
   const logger = createLogger(config.logLevel);
   const version = packageVersion();
   const stop = stopSignal(logger);
@@ -75,8 +88,16 @@ async function serve(flags: ServeFlags): Promise<void> {
       throw error;
     }
     const readiness = new Readiness();
+    // The matcher loads in the background; /readyz says "not ready" until it has.
+    const hashCheck = startHashCheck({ db, config, logger, readiness });
+    // After the hash-check service: the pipeline shares its matcher.
+    const pipeline: Pipeline | undefined =
+      config.pipeline === 'on'
+        ? startPipeline({ db, config, logger, queue: jobQueueFor(db) })
+        : undefined;
     server.setApp(createApp({ db, config, logger, readiness, version }));
     logger.info('ready');
+    await announceFirstAdmin(db, logger);
 
     const signal = await stop.requested;
     logger.info(
@@ -85,6 +106,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     );
     readiness.markStopping();
     await server.close(config.shutdownGraceMs);
+    // Running jobs get the grace period; the rest go back to the queue for the next worker.
+    await pipeline?.stop(config.shutdownGraceMs);
+    await hashCheck.stop(); // writes pending match records and the matcher snapshot
     await db.destroy(); // the embedded database flushes and releases the data folder here
     logger.info('stopped');
   } finally {
@@ -96,7 +120,7 @@ async function serve(flags: ServeFlags): Promise<void> {
  * The first SIGINT/SIGTERM starts a graceful stop; a second one means "now"
  * and exits at once (a person pressing Ctrl-C twice).
  */
-function stopSignal(logger: ReturnType<typeof createLogger>): {
+export function stopSignal(logger: ReturnType<typeof createLogger>): {
   requested: Promise<NodeJS.Signals>;
   /** Aborted on the first signal: cancels waiting for the database. */
   signal: AbortSignal;

@@ -1,6 +1,13 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-settings.js';
+import * as m0002 from './0002-accounts.js';
+import * as m0003 from './0003-audit.js';
 import * as m0004 from './0004-jobs.js';
+import * as m0005 from './0005-banks.js';
+import * as m0006 from './0006-providers.js';
+import * as m0007 from './0007-check-matches.js';
+import * as m0008 from './0008-user-provider.js';
+import * as m0009 from './0009-reports.js';
 
 /**
  * Every migration, by name, in the order they apply (names sort). Listed
@@ -13,5 +20,12 @@ import * as m0004 from './0004-jobs.js';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-settings': m0001,
+  '0002-accounts': m0002,
+  '0003-audit': m0003,
   '0004-jobs': m0004,
+  '0005-banks': m0005,
+  '0006-providers': m0006,
+  '0007-check-matches': m0007,
+  '0008-user-provider': m0008,
+  '0009-reports': m0009,
 });

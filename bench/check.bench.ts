@@ -1,0 +1,255 @@
+/**
+ * `npm run bench:check [-- --n 1000000 --duration 10 --log info]`: the
+ * hash-check API over HTTP on loopback. Generates a bank of N uniform random
+ * PDQ hashes (seeded; never real hashes), imports it through the import path
+ * into the embedded database (or DATABASE_URL), starts `takedown serve` as a
+ * child process, and fires `autocannon` at `POST /v1/check`: one hash per
+ * request, then 1,000 per request. Queries: half planted near-duplicates (a
+ * stored hash with 1-30 bits flipped), half random. Also measures the PDQ
+ * index alone in this process on the same queries, for the ceiling.
+ *
+ * The load generator runs in this process, on the same 2 cores as the
+ * server: its CPU is reported beside the server's.
+ */
+import autocannon from 'autocannon';
+import type { Result } from 'autocannon';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { importEntries } from '../src/banks/import.js';
+import { createBank } from '../src/banks/queries.js';
+import { pdqWordsToHex } from '../src/hash/pdq-hash.js';
+import { createLogger } from '../src/log.js';
+import { PdqIndex } from '../src/match/index.js';
+import { flipBits, randomCodes, uint32Source } from '../src/match/synthetic-codes.js';
+import { addProvider, createKey } from '../src/providers/queries.js';
+import { openDatabase } from '../src/store/index.js';
+
+const arg = (flag: string, fallback: string) => {
+  const at = process.argv.indexOf(flag);
+  return at >= 0 ? process.argv[at + 1] : fallback;
+};
+const N = Number(arg('--n', '1000000').replace(/_/g, ''));
+const DURATION = Number(arg('--duration', '10'));
+const LOG = arg('--log', 'info');
+const SINGLE_CONNECTIONS = arg('--connections', '16,64').split(',').map(Number);
+const BATCH_CONNECTIONS = Number(arg('--batch-connections', '4'));
+const DIR = path.resolve('.bench/check');
+const CLI = path.resolve('dist/src/cli/main.js');
+
+const next = uint32Source(31337);
+const codes = randomCodes(N, next);
+const hexAt = (i: number) => pdqWordsToHex(codes.subarray(i * 8, i * 8 + 8));
+
+/** Half planted near-duplicates, half random: the issue's query mix. */
+function queries(count: number): Uint32Array[] {
+  return Array.from({ length: count }, (_, i) => {
+    if (i % 2 === 1) return randomCodes(1, next);
+    const pos = next() % N;
+    const q = codes.slice(pos * 8, pos * 8 + 8);
+    flipBits(q, 1 + (next() % 30), next);
+    return q;
+  });
+}
+
+async function setUp(dataDir: string): Promise<string> {
+  const logger = createLogger('error');
+  const db = await openDatabase(
+    { dataDir, databaseUrl: process.env.DATABASE_URL, dbPoolSize: 4, shutdownGraceMs: 1000 },
+    { logger },
+  );
+  try {
+    const bank = `bench-${Date.now()}`;
+    await createBank(db, { name: bank, category: 'baseline' });
+    const started = performance.now();
+    const result = await importEntries(
+      db,
+      bank,
+      (async function* () {
+        for (let at = 0; at < N; at += 10_000) {
+          const lines: string[] = [];
+          for (let i = at; i < Math.min(N, at + 10_000); i++) lines.push(hexAt(i));
+          yield `${lines.join('\n')}\n`;
+        }
+      })(),
+      { type: 'pdq' },
+    );
+    console.error(
+      `imported ${result.added.toLocaleString('en')} hashes in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    await addProvider(db, { name: 'bench' });
+    return (await createKey(db, 'bench', { hashesPerSecond: 1_000_000_000 })).key;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** CPU seconds a process has used, from /proc (Linux). */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function startServer(
+  dataDir: string,
+): Promise<{ url: string; pid: number; stop: () => Promise<void>; readyS: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+    env: {
+      ...process.env,
+      TAKEDOWN_DATA: dataDir,
+      LOG_LEVEL: LOG,
+      TAKEDOWN_CHECK_BURST_HASHES: '1000000000',
+      // Only the hash-check API is measured: no report pipeline beside it.
+      TAKEDOWN_PIPELINE: 'off',
+    },
+    stdio: ['ignore', 'pipe', 'ignore'], // the access log goes to /dev/null, as to a log shipper
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  for (;;) {
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    pid: child.pid as number,
+    readyS: (performance.now() - started) / 1000,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface Measured {
+  name: string;
+  connections: number;
+  result: Result;
+  serverCpuS: number;
+  benchCpuS: number;
+  hashesPerRequest: number;
+}
+
+async function fire(
+  name: string,
+  url: string,
+  pid: number,
+  key: string,
+  bodies: string[],
+  connections: number,
+  hashesPerRequest: number,
+): Promise<Measured> {
+  const options = {
+    url: `${url}/v1/check`,
+    connections,
+    duration: DURATION,
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    requests: bodies.map((body) => ({ method: 'POST', body })),
+  };
+  await autocannon({ ...options, duration: 2 }); // warm-up: JIT, connections
+  const server = cpuOf(pid);
+  const bench = process.cpuUsage();
+  const result = await autocannon(options);
+  const used = process.cpuUsage(bench);
+  return {
+    name,
+    connections,
+    result,
+    serverCpuS: cpuOf(pid) - server,
+    benchCpuS: (used.user + used.system) / 1e6,
+    hashesPerRequest,
+  };
+}
+
+/** The index alone, in this process, one thread: the ceiling for one core. */
+function indexAlone(queryWords: Uint32Array[]): { qps: number; cpuQps: number } {
+  const ids = Uint32Array.from({ length: N }, (_, i) => i + 1);
+  const index = PdqIndex.fromCodes(ids, codes);
+  for (const q of queryWords.slice(0, 500)) index.search(q, { radius: 31 });
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  for (const q of queryWords) index.search(q, { radius: 31 });
+  const used = process.cpuUsage(cpu);
+  return {
+    qps: queryWords.length / ((performance.now() - started) / 1000),
+    cpuQps: queryWords.length / ((used.user + used.system) / 1e6),
+  };
+}
+
+mkdirSync(DIR, { recursive: true });
+// The bank is generated from a fixed seed: a folder made by an earlier run is reused (--fresh to rebuild).
+const dataDir = path.join(DIR, `data-${N}${process.env.DATABASE_URL ? '-pg' : ''}`);
+const keyFile = path.join(dataDir, 'bench-key.txt');
+if (process.argv.includes('--fresh') || process.env.DATABASE_URL || !existsSync(keyFile)) {
+  rmSync(dataDir, { recursive: true, force: true });
+  const made = await setUp(dataDir);
+  writeFileSync(keyFile, made);
+}
+const key = readFileSync(keyFile, 'utf8');
+const server = await startServer(dataDir);
+console.error(`server ready (matcher loaded) ${server.readyS.toFixed(1)} s after start`);
+const measured: Measured[] = [];
+try {
+  const single = queries(4000).map((q) =>
+    JSON.stringify({ hashes: [{ type: 'pdq', value: pdqWordsToHex(q) }] }),
+  );
+  for (const connections of SINGLE_CONNECTIONS) {
+    measured.push(
+      await fire('1 hash per request', server.url, server.pid, key, single, connections, 1),
+    );
+  }
+  const batches = Array.from({ length: 16 }, () =>
+    JSON.stringify({
+      hashes: queries(1000).map((q) => ({ type: 'pdq', value: pdqWordsToHex(q) })),
+    }),
+  );
+  measured.push(
+    await fire(
+      '1,000 hashes per request',
+      server.url,
+      server.pid,
+      key,
+      batches,
+      BATCH_CONNECTIONS,
+      1000,
+    ),
+  );
+} finally {
+  await server.stop();
+}
+const alone = indexAlone(queries(4000));
+
+const n = (x: number, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits });
+console.log(
+  `\n${n(N)} PDQ hashes, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded database'}, LOG_LEVEL=${LOG}, ` +
+    `${DURATION} s per run after a 2 s warm-up; ${cpus().length} cores shared by server, load generator and other users ` +
+    `(load average ${loadavg()[0].toFixed(1)} at the end)\n`,
+);
+console.log(
+  '| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | autocannon CPU s |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const m of measured) {
+  const r = m.result;
+  console.log(
+    `| ${m.name} | ${m.connections} | ${n(r.requests.average)} | ${n(r.requests.average * m.hashesPerRequest)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.non2xx} | ${n(m.serverCpuS, 1)} | ${n(m.benchCpuS, 1)} |`,
+  );
+}
+console.log(
+  `\nPDQ index alone, one thread, same query mix: ${n(alone.qps)} queries/s (${n(alone.cpuQps)} per CPU-second).`,
+);

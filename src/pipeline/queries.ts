@@ -1,0 +1,275 @@
+import { sql } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
+import type { MatchFound } from '../classify/classify.js';
+import type { UrlCaseTable } from '../intake/tables.js';
+import type { Database } from '../store/database.js';
+import type { FoundAs, MediaItemTable } from './tables.js';
+
+/**
+ * The pipeline's SQL over cases and media items. Every write that ends a
+ * stage for a case or an item is conditional on the row still being
+ * `pending`, so a job that runs twice (its worker died after the commit)
+ * changes nothing the second time.
+ */
+
+type Db = Kysely<Database> | Transaction<Database>;
+export type CaseChanges = Updateable<UrlCaseTable>;
+export type ItemChanges = Updateable<MediaItemTable>;
+
+export interface CaseToFetch {
+  readonly id: number;
+  readonly url: string;
+  readonly host: string;
+  readonly state: string;
+}
+
+export async function loadCase(db: Db, id: number): Promise<CaseToFetch | undefined> {
+  return db
+    .selectFrom('url_case')
+    .select(['id', 'url', 'host', 'state'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** A try that will be retried: visible to admins while the case waits. */
+export async function recordCaseAttempt(db: Db, id: number, changes: CaseChanges): Promise<void> {
+  await db
+    .updateTable('url_case')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
+}
+
+/** Ends the case's fetch stage; false when it had already ended (a repeated run). */
+export async function settleCase(db: Db, id: number, changes: CaseChanges): Promise<boolean> {
+  const row = await db
+    .updateTable('url_case')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface NewItem {
+  readonly url: string;
+  readonly foundAs: FoundAs;
+  readonly via: readonly string[];
+  readonly hint: string | null;
+  /** Inline media: where its bytes wait (stored before the item). */
+  readonly mediaKey: string | null;
+}
+
+/**
+ * Adds a fetched page's items and returns their ids. Called in the
+ * transaction that moves the case out of `pending`, so the items are new:
+ * a run that died before the commit left none behind.
+ */
+export async function insertItems(
+  trx: Transaction<Database>,
+  caseId: number,
+  items: readonly NewItem[],
+): Promise<number[]> {
+  if (items.length === 0) return [];
+  const rows = await trx
+    .insertInto('media_item')
+    .values(
+      items.map((item) => ({
+        case_id: caseId,
+        url: item.url,
+        found_as: item.foundAs,
+        via: [...item.via],
+        hint: item.hint,
+        media_key: item.mediaKey,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['case_id', 'url']).doNothing())
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id).sort((a, b) => a - b);
+}
+
+export interface ItemToProcess {
+  readonly id: number;
+  readonly caseId: number;
+  readonly url: string;
+  readonly foundAs: FoundAs;
+  readonly state: string;
+  readonly mediaKey: string | null;
+  /** The page's host (an inline item has none of its own). */
+  readonly caseHost: string;
+}
+
+export async function loadItem(db: Db, id: number): Promise<ItemToProcess | undefined> {
+  const row = await db
+    .selectFrom('media_item as i')
+    .innerJoin('url_case as c', 'c.id', 'i.case_id')
+    .select(['i.id', 'i.case_id', 'i.url', 'i.found_as', 'i.state', 'i.media_key', 'c.host'])
+    .where('i.id', '=', id)
+    .executeTakeFirst();
+  return row === undefined
+    ? undefined
+    : {
+        id: row.id,
+        caseId: row.case_id,
+        url: row.url,
+        foundAs: row.found_as,
+        state: row.state,
+        mediaKey: row.media_key,
+        caseHost: row.host,
+      };
+}
+
+export async function recordItemAttempt(db: Db, id: number, changes: ItemChanges): Promise<void> {
+  await db
+    .updateTable('media_item')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('state', '=', 'pending')
+    .execute();
+}
+
+/**
+ * Ends an item's automatic stages: its result and its matches in one
+ * statement (so a match is never lost to a crash between the two), then,
+ * if it was the case's last pending item, the case's own end. The latter
+ * is a statement of its own, after the item's commit: of items finishing
+ * at once, the last to commit always sees the others done, and the
+ * `processed_at is null` condition keeps a second finisher from repeating
+ * it. `caseChanges` ends the case's fetch too (a reported URL that was
+ * itself media), in one transaction with the item. False when the item had
+ * been finished already.
+ */
+export async function finishItem(
+  db: Kysely<Database>,
+  item: { readonly id: number; readonly caseId: number },
+  changes: ItemChanges,
+  matches: readonly MatchFound[],
+  caseChanges?: CaseChanges,
+): Promise<boolean> {
+  if (caseChanges !== undefined) {
+    return db.transaction().execute(async (trx) => {
+      const done = await updateItem(trx, item.id, changes, matches);
+      if (done) {
+        await settleCase(trx, item.caseId, caseChanges);
+        await finalizeCase(trx, item.caseId);
+      }
+      return done;
+    });
+  }
+  const done = await updateItem(db, item.id, changes, matches);
+  if (done) await finalizeCase(db, item.caseId);
+  return done;
+}
+
+/** The item's row and its matches, in one statement; false when it was not pending. */
+async function updateItem(
+  db: Db,
+  id: number,
+  changes: ItemChanges,
+  matches: readonly MatchFound[],
+): Promise<boolean> {
+  const column = <K extends keyof MatchFound>(key: K) => matches.map((m) => m[key]);
+  const row = await db
+    .with('updated', (qb) =>
+      qb
+        .updateTable('media_item')
+        .set({ ...changes, processed_at: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('state', '=', 'pending')
+        .returning('id'),
+    )
+    .with('matched', (qb) =>
+      qb
+        .insertInto('media_match')
+        .columns([
+          'item_id',
+          'bank_id',
+          'bank_name',
+          'category',
+          'signal_type',
+          'distance',
+          'entry_id',
+          'decisive',
+        ])
+        .expression(
+          sql`select updated.id, m.* from updated, unnest(
+                ${column('bankId')}::int4[], ${column('bankName')}::text[], ${column('category')}::text[],
+                ${column('signalType')}::text[], ${column('distance')}::int2[], ${column('entryId')}::int8[],
+                ${column('decisive')}::bool[])
+              as m(bank_id, bank_name, category, signal_type, distance, entry_id, decisive)`,
+        )
+        .onConflict((oc) => oc.doNothing())
+        .returning('item_id'),
+    )
+    .selectFrom('updated')
+    .select((eb) => [eb.fn.countAll<number>().as('n')])
+    .executeTakeFirstOrThrow();
+  return Number(row.n) > 0;
+}
+
+/**
+ * A fetched case whose items are all done is processed. If none of them
+ * could be looked at (all unavailable), the page itself goes to an analyst.
+ */
+async function finalizeCase(db: Db, caseId: number): Promise<void> {
+  await sql`
+    update url_case set
+      processed_at = now(), updated_at = now(),
+      state = case when counts.decided = 0 then 'queued' else url_case.state end,
+      review_reason = case when counts.decided = 0 then 'media-unavailable' else url_case.review_reason end
+    from (select count(*) filter (where state = 'pending') as pending,
+                 count(*) filter (where state <> 'unavailable') as decided
+          from media_item where case_id = ${caseId}) as counts
+    where url_case.id = ${caseId} and url_case.state = 'fetched'
+      and url_case.processed_at is null and counts.pending = 0`.execute(db);
+}
+
+/** The reported URL's own item (it was media, not a page); its id either way. */
+export async function reportedItem(
+  db: Kysely<Database>,
+  caseId: number,
+  url: string,
+): Promise<number> {
+  await db
+    .insertInto('media_item')
+    .values({ case_id: caseId, url, found_as: 'reported' })
+    .onConflict((oc) => oc.columns(['case_id', 'url']).doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('media_item')
+    .select('id')
+    .where('case_id', '=', caseId)
+    .where('url', '=', url)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Kept media older than `before`, oldest first. */
+export async function mediaDue(
+  db: Db,
+  before: Date,
+  limit: number,
+): Promise<Array<{ id: number; media_key: string }>> {
+  const rows = await db
+    .selectFrom('media_item')
+    .select(['id', 'media_key'])
+    .where('media_key', 'is not', null)
+    .where('media_deleted_at', 'is', null)
+    .where('media_stored_at', '<', before)
+    .orderBy('media_stored_at')
+    .limit(limit)
+    .execute();
+  return rows as Array<{ id: number; media_key: string }>;
+}
+
+export async function markMediaDeleted(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('media_item')
+    .set({ media_deleted_at: sql`now()`, updated_at: sql`now()` })
+    .where('id', 'in', ids)
+    .execute();
+}
