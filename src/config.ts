@@ -46,7 +46,7 @@ export interface MediaKey {
   readonly bytes: Buffer;
 }
 
-function parseMediaKey(text: string): MediaKey | string {
+export function parseMediaKey(text: string): MediaKey | string {
   const value = text.trim();
   let bytes: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(value)) bytes = Buffer.from(value, 'hex');

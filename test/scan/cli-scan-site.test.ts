@@ -247,9 +247,10 @@ describe('takedown scan --site', () => {
     expect(run.code).toBe(1);
     expect(site.times.length).toBeGreaterThan(10);
     // 8 per second: request starts 125 ms apart. Arrivals jitter with the
-    // machine's load, so look at spans of five requests (four gaps, 500 ms).
-    for (let i = 0; i + 4 < site.times.length; i++) {
-      expect(site.times[i + 4] - site.times[i]).toBeGreaterThan(420);
+    // machine's load (a late arrival shortens the span after it), so look at
+    // spans of nine requests (eight gaps, 1,000 ms) with room for one delay.
+    for (let i = 0; i + 8 < site.times.length; i++) {
+      expect(site.times[i + 8] - site.times[i]).toBeGreaterThan(800);
     }
     expect((site.times.at(-1)! - site.times[0]) / (site.times.length - 1)).toBeGreaterThanOrEqual(
       120,

@@ -12,7 +12,7 @@ import { startHashCheck } from '../../check/service.js';
 import { jobQueueFor } from '../../pipeline/job-queue.js';
 import { startPipeline } from '../../pipeline/service.js';
 import type { Pipeline } from '../../pipeline/service.js';
-import { requireMediaKey } from '../../store/blob-store.js';
+import { describeKeyFile, resolveMediaKey } from '../../store/media-key-file.js';
 
 interface ServeFlags {
   readonly port?: string;
@@ -54,14 +54,15 @@ export function applyServeFlags(config: Config, flags: ServeFlags): Config {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const config = applyServeFlags(loadConfig(), flags);
+  let config = applyServeFlags(loadConfig(), flags);
   // Before anything starts: the pipeline keeps evidence, only ever encrypted.
+  let keyFile;
   if (config.pipeline === 'on')
-    requireMediaKey(
+    ({ config, keyFile } = await resolveMediaKey(
       config,
       '`takedown serve` runs the report pipeline (TAKEDOWN_PIPELINE=on), which',
       'Or set TAKEDOWN_PIPELINE=off to run a server that only accepts reports, with `takedown worker` processes (given the key) doing the work.',
-    );
+    ));
   const logger = createLogger(config.logLevel);
   const version = packageVersion();
   const stop = stopSignal(logger);
@@ -72,7 +73,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     logger.info({ url: server.url, dataDir: config.dataDir }, 'listening');
     process.stdout.write(
       `Takedown ${version} is listening on ${server.url} (API reference: ${server.url}/docs)\n` +
-        `Data folder: ${config.dataDir}\nDatabase: ${describeDatabase(config)}\n`,
+        `Data folder: ${config.dataDir}\nDatabase: ${describeDatabase(config)}\n` +
+        (keyFile === undefined ? '' : describeKeyFile(keyFile)),
     );
     let db;
     try {

@@ -4,7 +4,7 @@ import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
 import { jobQueueFor } from '../../pipeline/job-queue.js';
 import { startPipeline } from '../../pipeline/service.js';
-import { requireMediaKey } from '../../store/blob-store.js';
+import { resolveMediaKey } from '../../store/media-key-file.js';
 import { describeDatabase, openDatabase } from '../../store/index.js';
 import { stopSignal } from './serve.js';
 
@@ -33,8 +33,7 @@ export function registerWorker(program: Command): void {
 }
 
 async function work(flags: { concurrency?: number }): Promise<void> {
-  const config = loadConfig();
-  requireMediaKey(config, 'a worker');
+  const { config } = await resolveMediaKey(loadConfig(), 'a worker');
   const logger = createLogger(config.logLevel);
   const stop = stopSignal(logger);
   try {
