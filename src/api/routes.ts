@@ -2,6 +2,7 @@ import { accountRoutes } from './account-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { checkRoutes } from './check-routes.js';
 import { opsRoutes } from './ops-routes.js';
+import { queueRoutes } from './queue-routes.js';
 import { referenceRoutes } from './reference-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { ruleRoutes } from './rule-routes.js';
@@ -23,4 +24,5 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   checkRoutes,
   reportRoutes,
   ruleRoutes,
+  queueRoutes,
 ];

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = {
   'audit.export': 'The audit trail was searched or exported (details: filters, format, count).',
   'media.view': 'Evidence media was shown to someone (details: revealed or blurred).',
   'classification.create': 'A media item or URL was classified.',
+  'setting.change': 'An instance setting changed, e.g. four eyes (details: from, to).',
   'notice.send': 'A notice went to a provider.',
   'notice.answer': 'A provider answered a notice (received, removed, disputed).',
   'bank.create': 'A hash bank was created.',

@@ -20,6 +20,10 @@ export interface QueueOverview {
     readonly matches: number;
     readonly queuedAt: Date;
     readonly reportCount: number;
+    /** Analyst review (src/assess): 'second-opinion' or 'disputed'; null while awaiting the first. */
+    readonly reviewStage: string | null;
+    /** Who holds an unexpired claim on it. */
+    readonly claimedBy: string | null;
   }>;
   readonly queuedCases: ReadonlyArray<{
     readonly id: number;
@@ -31,7 +35,7 @@ export interface QueueOverview {
   }>;
 }
 
-const PIPELINE_JOBS = ['fetch-case', 'process-media', 'media-retention'];
+const PIPELINE_JOBS = ['fetch-case', 'process-media', 'media-retention', 'own-bank-feed'];
 
 export async function queueOverview(db: Kysely<Database>, limit: number): Promise<QueueOverview> {
   const itemCounts = await db
@@ -69,6 +73,11 @@ export async function queueOverview(db: Kysely<Database>, limit: number): Promis
         .select(sql<number>`count(*)`.as('n'))
         .whereRef('m.item_id', '=', 'i.id')
         .as('matches'),
+      // The analyst queue's own table (migration 0010), outside the Database type.
+      sql<string | null>`(select r.stage from item_review r
+        where r.item_id = i.id and r.stage <> 'first')`.as('review_stage'),
+      sql<string | null>`(select coalesce(r.claimed_label, r.claimed_by) from item_review r
+        where r.item_id = i.id and r.claimed_until > now())`.as('claimed_by'),
     ])
     .where('i.state', '=', 'queued')
     .orderBy('i.queued_at')
@@ -103,6 +112,8 @@ export async function queueOverview(db: Kysely<Database>, limit: number): Promis
       matches: Number(r.matches ?? 0),
       queuedAt: r.queued_at as Date,
       reportCount: r.report_count,
+      reviewStage: r.review_stage,
+      claimedBy: r.claimed_by,
     })),
     queuedCases: queuedCases.map((r) => ({
       id: r.id,

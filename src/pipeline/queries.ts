@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import type { Kysely, Transaction, Updateable } from 'kysely';
+import { ICCAM_CLASSIFICATIONS } from '../classify/classify.js';
 import type { MatchFound } from '../classify/classify.js';
 import type { UrlCaseTable } from '../intake/tables.js';
 import type { Database } from '../store/database.js';
-import type { FoundAs, MediaItemTable } from './tables.js';
+import type { ClassifiedBy, FoundAs, MediaItemTable } from './tables.js';
 
 /**
  * The pipeline's SQL over cases and media items. Every write that ends a
@@ -213,18 +214,74 @@ async function updateItem(
 /**
  * A fetched case whose items are all done is processed. If none of them
  * could be looked at (all unavailable), the page itself goes to an analyst.
+ * Once every item that could be looked at is decided (by a bank, a rule or
+ * an analyst), the case rolls up (`rollUpCase`).
+ *
+ * Most finishers are not the last: a plain look at the pending items
+ * first, then the case's row is locked and counted again. The item's own
+ * update committed before the look, so the last of several items finishing
+ * at once always sees the others done.
  */
 async function finalizeCase(db: Db, caseId: number): Promise<void> {
+  if (db.isTransaction) return rollUpCase(db as Transaction<Database>, caseId);
+  const pending = await db
+    .selectFrom('media_item')
+    .select('id')
+    .where('case_id', '=', caseId)
+    .where('state', '=', 'pending')
+    .limit(1)
+    .executeTakeFirst();
+  if (pending !== undefined) return;
+  await db.transaction().execute((trx) => rollUpCase(trx, caseId));
+}
+
+/** Most severe first: a case takes the worst classification among its items. */
+export const CASE_SEVERITY: readonly string[] = ICCAM_CLASSIFICATIONS;
+/** Among items of that classification, who decided it: an analyst's word over a bank's over a rule's. */
+const DECIDER_RANK: readonly ClassifiedBy[] = ['analyst', 'bank', 'rule'];
+
+/**
+ * Brings a fetched case up to date with its items, in the caller's
+ * transaction (the pipeline after an item, the analyst queue with its
+ * decision):
+ *
+ * - the first time no item is pending: `processed_at`, and when every item
+ *   was unavailable, `queued` for an analyst (`media-unavailable`);
+ * - once no item is pending or queued and at least one is classified:
+ *   `classified`, with the most severe classification of its items
+ *   (baseline > national > doubtful > not-illegal; unavailable items do not
+ *   count) and `classified_by` of the item that gave it.
+ *
+ * The case row is locked first and counted after, in a statement of its
+ * own: of two transactions deciding a case's last items at once, the second
+ * waits for the first and then sees its items decided (read committed takes
+ * a fresh snapshot per statement). Conditional on the case being `fetched`,
+ * so running it again changes nothing.
+ */
+export async function rollUpCase(trx: Transaction<Database>, caseId: number): Promise<void> {
+  await trx.selectFrom('url_case').select('id').where('id', '=', caseId).forUpdate().execute();
+  const order = sql`array_position(${CASE_SEVERITY}::text[], classification),
+    array_position(${DECIDER_RANK}::text[], classified_by)`;
   await sql`
     update url_case set
-      processed_at = now(), updated_at = now(),
-      state = case when counts.decided = 0 then 'queued' else url_case.state end,
-      review_reason = case when counts.decided = 0 then 'media-unavailable' else url_case.review_reason end
+      processed_at = coalesce(url_case.processed_at, now()), updated_at = now(),
+      state = case when counts.looked = 0 then 'queued'
+                   when counts.open = 0 then 'classified' else url_case.state end,
+      review_reason = case when counts.looked = 0 then 'media-unavailable' else url_case.review_reason end,
+      classification = case when counts.looked > 0 and counts.open = 0 then counts.worst
+                             else url_case.classification end,
+      classified_by = case when counts.looked > 0 and counts.open = 0 then counts.worst_by
+                           else url_case.classified_by end
     from (select count(*) filter (where state = 'pending') as pending,
-                 count(*) filter (where state <> 'unavailable') as decided
+                 count(*) filter (where state not in ('classified', 'unavailable')) as open,
+                 count(*) filter (where state <> 'unavailable') as looked,
+                 (array_agg(classification order by ${order})
+                   filter (where state = 'classified'))[1] as worst,
+                 (array_agg(classified_by order by ${order})
+                   filter (where state = 'classified'))[1] as worst_by
           from media_item where case_id = ${caseId}) as counts
-    where url_case.id = ${caseId} and url_case.state = 'fetched'
-      and url_case.processed_at is null and counts.pending = 0`.execute(db);
+    where url_case.id = ${caseId} and url_case.state = 'fetched' and counts.pending = 0
+      and (url_case.processed_at is null or (counts.looked > 0 and counts.open = 0))`.execute(trx);
 }
 
 /** The reported URL's own item (it was media, not a page); its id either way. */

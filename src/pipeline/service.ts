@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Kysely } from 'kysely';
 import { RuleCache } from '../classify/rule-cache.js';
+import { ownBankFeedJob } from '../assess/own-bank.job.js';
 import type { Config } from '../config.js';
 import { createFetcher, fetcherOptionsFromConfig } from '../fetch/index.js';
 import type { Fetcher } from '../fetch/index.js';
@@ -21,7 +22,9 @@ import { mediaRetentionJob, scheduleRetention } from './retention.job.js';
 
 /**
  * The report pipeline's workers in one process: the job runner for
- * fetch-case, process-media and media-retention, with what they need (the
+ * fetch-case, process-media, media-retention and own-bank-feed (the
+ * analyst queue's feed of illegal decisions to the own bank, which has to
+ * run wherever the pipeline runs), with what they need (the
  * fetcher, the encrypted media store, the banks in memory). `takedown
  * serve` starts one beside the API (unless TAKEDOWN_PIPELINE=off), and
  * `takedown worker` runs one alone; any number of them share the work
@@ -83,9 +86,9 @@ function hashThreads(config: Config): number {
   return config.hashThreads ?? Math.max(1, availableParallelism() - 1);
 }
 
-/** Every job of the pipeline, bound to `deps`. */
+/** Every job of the pipeline, bound to `deps`, and the analyst side's own-bank feed. */
 export function pipelineJobs(deps: PipelineDeps): Array<AnyJobDefinition<JobPayloads>> {
-  return [fetchCaseJob(deps), processMediaJob(deps), mediaRetentionJob(deps)];
+  return [fetchCaseJob(deps), processMediaJob(deps), mediaRetentionJob(deps), ownBankFeedJob];
 }
 
 export function startPipeline(options: PipelineOptions): Pipeline {

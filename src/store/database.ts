@@ -9,6 +9,7 @@ import type { CheckTables } from '../check/tables.js';
 import type { IntakeTables } from '../intake/tables.js';
 import type { PipelineTables } from '../pipeline/tables.js';
 import type { ClassifyTables } from '../classify/tables.js';
+import type { AssessTables } from '../assess/tables.js';
 
 /**
  * Every table in the database, by name, as Kysely sees it.
@@ -29,4 +30,5 @@ export type Database = SettingTables &
   CheckTables &
   IntakeTables &
   PipelineTables &
-  ClassifyTables;
+  ClassifyTables &
+  AssessTables;

@@ -130,6 +130,8 @@ describeEachDatabase('every route x every caller', (t) => {
       [/^\w+ \/v1\/users/, 'users:manage'],
       [/^\w+ \/v1\/audit/, 'audit:read'],
       [/^\w+ \/v1\/me/, 'account:self'],
+      [/^\w+ \/v1\/queue/, 'queue:work'],
+      [/^\w+ \/v1\/settings\/four-eyes/, 'assessments:approve'],
     ];
     for (const [pattern, permission] of families) {
       const routes = appRoutes(app).filter((r) => pattern.test(r));

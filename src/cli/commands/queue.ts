@@ -53,7 +53,18 @@ export function render(o: QueueOverview): string {
   if (o.queuedItems.length === 0) lines.push('No media items wait for an analyst.');
   else {
     const table = new Table({
-      head: ['item', 'queued', 'type', 'bytes', 'pdq q', 'note', 'reports', 'media URL', 'page'],
+      head: [
+        'item',
+        'queued',
+        'type',
+        'bytes',
+        'pdq q',
+        'note',
+        'reports',
+        'analyst',
+        'media URL',
+        'page',
+      ],
     });
     for (const item of o.queuedItems) {
       table.push([
@@ -64,6 +75,12 @@ export function render(o: QueueOverview): string {
         item.pdqQuality ?? '',
         item.hashError ?? (item.matches > 0 ? `${item.matches} weak match(es)` : ''),
         item.reportCount,
+        [
+          item.reviewStage === 'second-opinion' ? '2nd opinion due' : item.reviewStage,
+          item.claimedBy === null ? null : `held by ${item.claimedBy}`,
+        ]
+          .filter((part) => part !== null)
+          .join(', '),
         shorten(item.url),
         shorten(item.pageUrl),
       ]);

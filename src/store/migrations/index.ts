@@ -8,6 +8,7 @@ import * as m0006 from './0006-providers.js';
 import * as m0007 from './0007-check-matches.js';
 import * as m0008 from './0008-user-provider.js';
 import * as m0009 from './0009-reports.js';
+import * as m0010 from './0010-assessments.js';
 
 /**
  * Every migration, by name, in the order they apply (names sort). Listed
@@ -28,4 +29,5 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0007-check-matches': m0007,
   '0008-user-provider': m0008,
   '0009-reports': m0009,
+  '0010-assessments': m0010,
 });
