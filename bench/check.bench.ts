@@ -1,12 +1,16 @@
 /**
- * `npm run bench:check [-- --n 1000000 --duration 10 --log info]`: the
- * hash-check API over HTTP on loopback. Generates a bank of N uniform random
- * PDQ hashes (seeded; never real hashes), imports it through the import path
- * into the embedded database (or DATABASE_URL), starts `takedown serve` as a
- * child process, and fires `autocannon` at `POST /v1/check`: one hash per
- * request, then 1,000 per request. Queries: half planted near-duplicates (a
- * stored hash with 1-30 bits flipped), half random. Also measures the PDQ
- * index alone in this process on the same queries, for the ceiling.
+ * `npm run bench:check [-- --n 1000000 --duration 10 --log info --cases single,pdq,sha256 --profile <dir>]`:
+ * the hash-check API over HTTP on loopback. Generates a bank of N uniform
+ * random PDQ hashes and one of N random SHA-256 values (seeded; never real
+ * hashes), imports them through the import path into the embedded database
+ * (or DATABASE_URL), starts `takedown serve` as a child process, and fires
+ * `autocannon` at `POST /v1/check`: one PDQ hash per request (`single`),
+ * 1,000 PDQ hashes per request (`pdq`), 1,000 SHA-256 per request
+ * (`sha256`). PDQ queries: half planted near-duplicates (a stored hash with
+ * 1-30 bits flipped), half random; SHA-256: half stored, half random. Also
+ * measures the PDQ index alone in this process on the same queries, for the
+ * ceiling (`--no-alone` skips it). `--profile <dir>` writes a V8 CPU profile
+ * of the server there (`node --cpu-prof`) when it stops.
  *
  * The load generator runs in this process, on the same 2 cores as the
  * server: its CPU is reported beside the server's.
@@ -35,12 +39,26 @@ const DURATION = Number(arg('--duration', '10'));
 const LOG = arg('--log', 'info');
 const SINGLE_CONNECTIONS = arg('--connections', '16,64').split(',').map(Number);
 const BATCH_CONNECTIONS = Number(arg('--batch-connections', '4'));
+const CASES = new Set(arg('--cases', 'single,pdq,sha256').split(','));
+const PROFILE = process.argv.includes('--profile') ? path.resolve(arg('--profile', '')) : undefined;
+const ALONE = !process.argv.includes('--no-alone');
 const DIR = path.resolve('.bench/check');
-const CLI = path.resolve('dist/src/cli/main.js');
+/** --cli: another build's takedown, e.g. to compare before and after a change in the same conditions. */
+const CLI = path.resolve(arg('--cli', 'dist/src/cli/main.js'));
 
 const next = uint32Source(31337);
 const codes = randomCodes(N, next);
 const hexAt = (i: number) => pdqWordsToHex(codes.subarray(i * 8, i * 8 + 8));
+/** The SHA-256 bank: N random 32-byte values from their own seed. */
+const shaWords = randomCodes(N, uint32Source(4242));
+const shaAt = (i: number) => pdqWordsToHex(shaWords.subarray(i * 8, i * 8 + 8));
+
+/** SHA-256 queries: half stored values, half random. */
+function shaQueries(count: number): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    i % 2 === 1 ? pdqWordsToHex(randomCodes(1, next)) : shaAt(next() % N),
+  );
+}
 
 /** Half planted near-duplicates, half random: the issue's query mix. */
 function queries(count: number): Uint32Array[] {
@@ -53,33 +71,54 @@ function queries(count: number): Uint32Array[] {
   });
 }
 
-async function setUp(dataDir: string): Promise<string> {
-  const logger = createLogger('error');
-  const db = await openDatabase(
-    { dataDir, databaseUrl: process.env.DATABASE_URL, dbPoolSize: 4, shutdownGraceMs: 1000 },
-    { logger },
+async function importBank(
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  type: 'pdq' | 'sha256',
+  valueAt: (i: number) => string,
+): Promise<void> {
+  const bank = `bench-${type}-${Date.now()}`;
+  await createBank(db, { name: bank, category: 'baseline' });
+  const started = performance.now();
+  const result = await importEntries(
+    db,
+    bank,
+    (async function* () {
+      for (let at = 0; at < N; at += 10_000) {
+        const lines: string[] = [];
+        for (let i = at; i < Math.min(N, at + 10_000); i++) lines.push(valueAt(i));
+        yield `${lines.join('\n')}\n`;
+      }
+    })(),
+    { type },
   );
+  console.error(
+    `imported ${result.added.toLocaleString('en')} ${type} hashes in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+}
+
+async function openBenchDatabase(dataDir: string) {
+  return openDatabase(
+    { dataDir, databaseUrl: process.env.DATABASE_URL, dbPoolSize: 4, shutdownGraceMs: 1000 },
+    { logger: createLogger('error') },
+  );
+}
+
+async function setUp(dataDir: string): Promise<string> {
+  const db = await openBenchDatabase(dataDir);
   try {
-    const bank = `bench-${Date.now()}`;
-    await createBank(db, { name: bank, category: 'baseline' });
-    const started = performance.now();
-    const result = await importEntries(
-      db,
-      bank,
-      (async function* () {
-        for (let at = 0; at < N; at += 10_000) {
-          const lines: string[] = [];
-          for (let i = at; i < Math.min(N, at + 10_000); i++) lines.push(hexAt(i));
-          yield `${lines.join('\n')}\n`;
-        }
-      })(),
-      { type: 'pdq' },
-    );
-    console.error(
-      `imported ${result.added.toLocaleString('en')} hashes in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
+    await importBank(db, 'pdq', hexAt);
     await addProvider(db, { name: 'bench' });
     return (await createKey(db, 'bench', { hashesPerSecond: 1_000_000_000 })).key;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The SHA-256 bank, added to a folder made before it existed. */
+async function addShaBank(dataDir: string): Promise<void> {
+  const db = await openBenchDatabase(dataDir);
+  try {
+    await importBank(db, 'sha256', shaAt);
   } finally {
     await db.destroy();
   }
@@ -95,7 +134,8 @@ async function startServer(
   dataDir: string,
 ): Promise<{ url: string; pid: number; stop: () => Promise<void>; readyS: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+  const profile = PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`];
+  const child = spawn(process.execPath, [...profile, CLI, 'serve', '--port', '0'], {
     env: {
       ...process.env,
       TAKEDOWN_DATA: dataDir,
@@ -200,39 +240,64 @@ if (process.argv.includes('--fresh') || process.env.DATABASE_URL || !existsSync(
   const made = await setUp(dataDir);
   writeFileSync(keyFile, made);
 }
+const shaFile = path.join(dataDir, 'bench-sha256.txt');
+if (!existsSync(shaFile)) {
+  await addShaBank(dataDir);
+  writeFileSync(shaFile, 'imported\n');
+}
 const key = readFileSync(keyFile, 'utf8');
 const server = await startServer(dataDir);
 console.error(`server ready (matcher loaded) ${server.readyS.toFixed(1)} s after start`);
 const measured: Measured[] = [];
 try {
-  const single = queries(4000).map((q) =>
-    JSON.stringify({ hashes: [{ type: 'pdq', value: pdqWordsToHex(q) }] }),
-  );
-  for (const connections of SINGLE_CONNECTIONS) {
+  if (CASES.has('single')) {
+    const single = queries(4000).map((q) =>
+      JSON.stringify({ hashes: [{ type: 'pdq', value: pdqWordsToHex(q) }] }),
+    );
+    for (const connections of SINGLE_CONNECTIONS) {
+      measured.push(
+        await fire('1 PDQ hash per request', server.url, server.pid, key, single, connections, 1),
+      );
+    }
+  }
+  if (CASES.has('pdq')) {
+    const batches = Array.from({ length: 16 }, () =>
+      JSON.stringify({
+        hashes: queries(1000).map((q) => ({ type: 'pdq', value: pdqWordsToHex(q) })),
+      }),
+    );
     measured.push(
-      await fire('1 hash per request', server.url, server.pid, key, single, connections, 1),
+      await fire(
+        '1,000 PDQ hashes per request',
+        server.url,
+        server.pid,
+        key,
+        batches,
+        BATCH_CONNECTIONS,
+        1000,
+      ),
     );
   }
-  const batches = Array.from({ length: 16 }, () =>
-    JSON.stringify({
-      hashes: queries(1000).map((q) => ({ type: 'pdq', value: pdqWordsToHex(q) })),
-    }),
-  );
-  measured.push(
-    await fire(
-      '1,000 hashes per request',
-      server.url,
-      server.pid,
-      key,
-      batches,
-      BATCH_CONNECTIONS,
-      1000,
-    ),
-  );
+  if (CASES.has('sha256')) {
+    const batches = Array.from({ length: 16 }, () =>
+      JSON.stringify({ hashes: shaQueries(1000).map((value) => ({ type: 'sha256', value })) }),
+    );
+    measured.push(
+      await fire(
+        '1,000 SHA-256 per request',
+        server.url,
+        server.pid,
+        key,
+        batches,
+        BATCH_CONNECTIONS,
+        1000,
+      ),
+    );
+  }
 } finally {
   await server.stop();
 }
-const alone = indexAlone(queries(4000));
+const alone = ALONE ? indexAlone(queries(4000)) : undefined;
 
 const n = (x: number, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits });
 console.log(
@@ -241,15 +306,17 @@ console.log(
     `(load average ${loadavg()[0].toFixed(1)} at the end)\n`,
 );
 console.log(
-  '| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | autocannon CPU s |',
+  '| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | server CPU ms per request | autocannon CPU s |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const m of measured) {
   const r = m.result;
   console.log(
-    `| ${m.name} | ${m.connections} | ${n(r.requests.average)} | ${n(r.requests.average * m.hashesPerRequest)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.non2xx} | ${n(m.serverCpuS, 1)} | ${n(m.benchCpuS, 1)} |`,
+    `| ${m.name} | ${m.connections} | ${n(r.requests.average)} | ${n(r.requests.average * m.hashesPerRequest)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.non2xx} | ${n(m.serverCpuS, 1)} | ${n((m.serverCpuS * 1000) / r.requests.total, 3)} | ${n(m.benchCpuS, 1)} |`,
   );
 }
-console.log(
-  `\nPDQ index alone, one thread, same query mix: ${n(alone.qps)} queries/s (${n(alone.cpuQps)} per CPU-second).`,
-);
+if (alone !== undefined) {
+  console.log(
+    `\nPDQ index alone, one thread, same query mix: ${n(alone.qps)} queries/s (${n(alone.cpuQps)} per CPU-second).`,
+  );
+}

@@ -3,7 +3,7 @@ import { Counter, Gauge } from 'prom-client';
 import { describePrincipal } from '../access/principal.js';
 import type { Principal } from '../access/principal.js';
 import type { Asker, PreparedHash } from '../check/check.js';
-import { checkHashes, prepareHashes } from '../check/check.js';
+import { checkHashes, checkHashesWith, prepareHashes } from '../check/check.js';
 import type { HashCheck } from '../check/service.js';
 import { hashCheckFor } from '../check/service.js';
 import { TakedownError } from '../errors.js';
@@ -88,18 +88,28 @@ export const checkRoutes: RouteModule = {
   bodyLimits: (deps) => ({ 'POST /v1/check/image': deps.config.checkMaxUploadBytes }),
   register(app, deps) {
     const metrics = checkMetrics(deps);
-    app.openapi(check, (c) => {
+    app.openapi(check, async (c) => {
       const service = running(c, deps);
       const body = c.req.valid('json');
       const prepared = prepareHashes(body.hashes);
       const principal = c.get('principal');
       takeTokens(c, service, principal, 'hashes', prepared.length);
-      const outcome = checkHashes(service.matcher.matcher, prepared, {
+      const matcher = service.matcher.matcher;
+      const options = {
         threshold: body.threshold,
         asker: asker(principal),
-        via: 'hashes',
+        via: 'hashes' as const,
         now: deps.clock.now(),
-      });
+      };
+      // Large PDQ batches go to worker threads (every core; this thread stays on HTTP).
+      const threads = service.threads;
+      let outcome;
+      if (threads.wants(countPdq(prepared))) {
+        threads.prune(matcher.parts().pdq.values());
+        outcome = await checkHashesWith(matcher, prepared, options, threads.search);
+      } else {
+        outcome = checkHashes(matcher, prepared, options);
+      }
       service.recorder.record(outcome.records);
       metrics.hashes.inc({ via: 'hashes' }, prepared.length);
       if (outcome.matched > 0) metrics.matched.inc({ via: 'hashes' }, outcome.matched);
@@ -155,6 +165,12 @@ export const checkRoutes: RouteModule = {
     });
   },
 };
+
+function countPdq(prepared: readonly PreparedHash[]): number {
+  let n = 0;
+  for (const hash of prepared) if (hash.type === 'pdq') n++;
+  return n;
+}
 
 /** The service, loaded; else 503 (the server is starting, or this app was made without one). */
 function running(c: Context<AppEnv>, deps: AppDeps): HashCheck {

@@ -26,6 +26,17 @@ export type MatchQuery =
   | { readonly type: 'pdq'; readonly words: readonly Uint32Array[] }
   | { readonly type: ExactSignalType; readonly value: string };
 
+/**
+ * Searches one PDQ index for many queries (each a list of variants) at one
+ * radius, e.g. on worker threads; results in query order, as
+ * `PdqIndex.search` gives them. `BankMatcher.matchWith` uses it.
+ */
+export type PdqBatchSearch = (
+  index: PdqIndex,
+  queries: readonly (readonly Uint32Array[])[],
+  radius: number,
+) => PdqMatch[][] | Promise<PdqMatch[][]>;
+
 /** The closest entry of one bank. */
 export interface BankHit {
   readonly bank: BankInfo;
@@ -151,7 +162,10 @@ export class BankMatcher {
   #insertPdq(threshold: number, columns: EntryColumns): void {
     const index = this.#pdq.get(threshold);
     if (index === undefined || index.size === 0) {
-      this.#pdq.set(threshold, PdqIndex.fromCodes(columns.ids(), columns.words()));
+      this.#pdq.set(
+        threshold,
+        PdqIndex.fromCodes(columns.ids(), columns.words(), { shared: true }),
+      );
     } else if (isBulk(columns.count, index.size)) {
       this.#pdq.set(threshold, rebuildWith(index, columns));
     } else {
@@ -215,38 +229,70 @@ export class BankMatcher {
    * replaces every bank's own PDQ threshold for this search.
    */
   match(queries: readonly MatchQuery[], threshold?: number): BankHit[][] {
-    return queries.map((query) => this.#matchOne(query, threshold));
+    const groups = [...this.#pdq];
+    return queries.map((query) => {
+      if (query.type !== 'pdq') return this.#exactHits(query);
+      const found = groups.map(([groupThreshold, index]) =>
+        index.search(query.words, { radius: threshold ?? groupThreshold }),
+      );
+      return this.#pdqHits(found);
+    });
   }
 
-  #matchOne(query: MatchQuery, threshold: number | undefined): BankHit[] {
-    const best = new Map<number, BankHit>();
-    const consider = (entryId: number, distance: number): void => {
-      const bank = this.#banks.get(this.#entries.bankOf(entryId));
-      // A bank being disabled: its entries go shortly after its flag.
-      if (bank === undefined || !bank.enabled) return;
-      const seen = best.get(bank.id);
-      if (
-        seen === undefined ||
-        distance < seen.distance ||
-        (distance === seen.distance && entryId < seen.entryId)
-      ) {
-        best.set(bank.id, { bank, entryId, distance });
-      }
-    };
-    if (query.type === 'pdq') {
-      for (const [groupThreshold, index] of this.#pdq) {
-        const found: PdqMatch[] = index.search(query.words, {
-          radius: threshold ?? groupThreshold,
-        });
-        for (const match of found) consider(match.id, match.distance);
-      }
-    } else {
-      for (const id of this.#exact[query.type].lookup(query.value)) consider(id, 0);
-    }
-    if (best.size === 0) return [];
-    return [...best.values()].sort(
-      (a, b) => a.distance - b.distance || (a.bank.name < b.bank.name ? -1 : 1),
+  /**
+   * `match`, with the PDQ queries searched by `search` (worker threads, for
+   * large batches) one call per PDQ index. Same answers: the same searches,
+   * gathered the same way; exact lookups stay in this thread.
+   */
+  async matchWith(
+    queries: readonly MatchQuery[],
+    threshold: number | undefined,
+    search: PdqBatchSearch,
+  ): Promise<BankHit[][]> {
+    const pdq: (readonly Uint32Array[])[] = [];
+    for (const query of queries) if (query.type === 'pdq') pdq.push(query.words);
+    const groups = pdq.length === 0 ? [] : [...this.#pdq];
+    const found = await Promise.all(
+      groups.map(([groupThreshold, index]) => search(index, pdq, threshold ?? groupThreshold)),
     );
+    let k = 0;
+    return queries.map((query) => {
+      if (query.type !== 'pdq') return this.#exactHits(query);
+      const at = k++;
+      return this.#pdqHits(found.map((group) => group[at]));
+    });
+  }
+
+  #exactHits(query: Extract<MatchQuery, { type: ExactSignalType }>): BankHit[] {
+    const ids = this.#exact[query.type].lookup(query.value);
+    if (ids.length === 0) return [];
+    const best = new Map<number, BankHit>();
+    for (const id of ids) this.#consider(best, id, 0);
+    return sortHits(best);
+  }
+
+  /** One query's matches, one list per PDQ index searched. */
+  #pdqHits(found: readonly (readonly PdqMatch[])[]): BankHit[] {
+    let best: Map<number, BankHit> | undefined;
+    for (const matches of found) {
+      for (const match of matches) this.#consider((best ??= new Map()), match.id, match.distance);
+    }
+    return best === undefined ? [] : sortHits(best);
+  }
+
+  /** Keeps the closest entry per bank (ties: the lower entry id). */
+  #consider(best: Map<number, BankHit>, entryId: number, distance: number): void {
+    const bank = this.#banks.get(this.#entries.bankOf(entryId));
+    // A bank being disabled: its entries go shortly after its flag.
+    if (bank === undefined || !bank.enabled) return;
+    const seen = best.get(bank.id);
+    if (
+      seen === undefined ||
+      distance < seen.distance ||
+      (distance === seen.distance && entryId < seen.entryId)
+    ) {
+      best.set(bank.id, { bank, entryId, distance });
+    }
   }
 
   stats(): MatcherStats {
@@ -271,6 +317,14 @@ export class BankMatcher {
       bytes,
     };
   }
+}
+
+/** Per query: by distance, then bank name. */
+function sortHits(best: ReadonlyMap<number, BankHit>): BankHit[] {
+  if (best.size === 0) return [];
+  const hits = [...best.values()];
+  if (hits.length === 1) return hits;
+  return hits.sort((a, b) => a.distance - b.distance || (a.bank.name < b.bank.name ? -1 : 1));
 }
 
 /**

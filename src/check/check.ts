@@ -4,7 +4,7 @@ import { PDQ_MIN_RELIABLE_QUALITY } from '../hash/pdq.js';
 import type { SignalType } from '../hash/signal.js';
 import { isTakedownError } from '../errors.js';
 import { normalizeSignalValue } from '../hash/signal.js';
-import type { BankHit, BankMatcher, MatchQuery } from './bank-matcher.js';
+import type { BankHit, BankMatcher, MatchQuery, PdqBatchSearch } from './bank-matcher.js';
 import type { MatchRecord } from './match-recorder.js';
 
 /**
@@ -97,21 +97,46 @@ export interface CheckOutcome {
   readonly matched: number;
 }
 
+export interface CheckOptions {
+  readonly threshold?: number;
+  readonly asker: Asker;
+  readonly via: MatchRecord['via'];
+  readonly now: Date;
+}
+
 /** Looks every hash up; results in the order given. `threshold` overrides each bank's PDQ threshold. */
 export function checkHashes(
   matcher: BankMatcher,
   hashes: readonly PreparedHash[],
-  options: {
-    readonly threshold?: number;
-    readonly asker: Asker;
-    readonly via: MatchRecord['via'];
-    readonly now: Date;
-  },
+  options: CheckOptions,
 ): CheckOutcome {
   const hits = matcher.match(
     hashes.map((h) => h.query),
     options.threshold,
   );
+  return outcomeOf(hashes, hits, options);
+}
+
+/** `checkHashes` with the PDQ searches done by `search` (worker threads, for large batches). */
+export async function checkHashesWith(
+  matcher: BankMatcher,
+  hashes: readonly PreparedHash[],
+  options: CheckOptions,
+  search: PdqBatchSearch,
+): Promise<CheckOutcome> {
+  const hits = await matcher.matchWith(
+    hashes.map((h) => h.query),
+    options.threshold,
+    search,
+  );
+  return outcomeOf(hashes, hits, options);
+}
+
+function outcomeOf(
+  hashes: readonly PreparedHash[],
+  hits: readonly BankHit[][],
+  options: CheckOptions,
+): CheckOutcome {
   const records: MatchRecord[] = [];
   let matched = 0;
   const results = hashes.map((hash, i): CheckResult => {

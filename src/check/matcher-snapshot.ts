@@ -110,7 +110,8 @@ export function readMatcherSnapshot(dir: string, instance: string): SnapshotLoad
   let bytes = head.bytes;
   const pdq = new Map<number, PdqIndex>();
   for (const threshold of json.groups) {
-    const read = readPdqSnapshot(pdqFile(dir, threshold));
+    // Shared memory, so that worker threads can search it (search-threads.ts).
+    const read = readPdqSnapshot(pdqFile(dir, threshold), { shared: true });
     if (read.kind !== 'loaded') return unusable(`pdq-${threshold}.snap`, read);
     if (!stampOk(read.value.meta))
       return { kind: 'unusable', reason: `pdq-${threshold}.snap is from another snapshot` };

@@ -113,5 +113,5 @@ export function rebuildWith(index: PdqIndex, extra: EntryColumns): PdqIndex {
   ids.set(extra.ids(), at);
   codes.set(extra.words(), at * 8);
   at += extra.count;
-  return PdqIndex.fromCodes(ids.subarray(0, at), codes.subarray(0, at * 8));
+  return PdqIndex.fromCodes(ids.subarray(0, at), codes.subarray(0, at * 8), { shared: true });
 }

@@ -13,6 +13,7 @@ import type { SignalType } from '../hash/signal.js';
 import { MatchRecorder } from './match-recorder.js';
 import { MatcherService } from './matcher.js';
 import { TokenBuckets } from './rate-limit.js';
+import { SearchThreads } from './search-threads.js';
 
 export interface HashCheckInput {
   readonly db: Kysely<Database>;
@@ -21,6 +22,8 @@ export interface HashCheckInput {
   readonly readiness: Readiness;
   /** Override: keep no snapshot (tests), or put it elsewhere. Default per TAKEDOWN_MATCHER_SNAPSHOT. */
   readonly snapshotDir?: string | null;
+  /** Worker threads for large PDQ batches (per PDQ index); 0: none. Default: one per core. */
+  readonly matcherThreads?: number;
 }
 
 /**
@@ -36,6 +39,8 @@ export class HashCheck {
   readonly recorder: MatchRecorder;
   readonly hashLimits = new TokenBuckets();
   readonly imageLimits = new TokenBuckets();
+  /** Worker threads for large PDQ batches. */
+  readonly threads: SearchThreads;
   readonly feed: ChangeFeed;
   readonly config: Config;
   /** Resolves once the matcher is loaded and following changes. */
@@ -58,6 +63,7 @@ export class HashCheck {
     this.matcher = new MatcherService({ db, logger, snapshotDir });
     this.keys = keyCacheFor(db);
     this.recorder = new MatchRecorder({ db, logger });
+    this.threads = new SearchThreads({ logger, threads: input.matcherThreads });
     this.feed = new ChangeFeed({ db, logger, intervalMs: config.changesPollMs }, 0);
     this.feed.subscribe((changes) => this.matcher.apply(changes));
     input.readiness.add('matcher', () => this.matcher.readiness());
@@ -105,6 +111,7 @@ export class HashCheck {
     this.#wake();
     await this.ready;
     await this.feed.stop();
+    await this.threads.close();
     await this.recorder.flush();
     await this.matcher.writeSnapshot();
     if (registry.get(this.#db) === this) registry.delete(this.#db);
