@@ -40,9 +40,13 @@ export async function ensureSite(
   log: (line: string) => void,
 ): Promise<SiteManifest> {
   const file = path.join(dir, MANIFEST);
+  let earlier: SiteManifest | undefined;
   if (existsSync(file)) {
     const manifest = JSON.parse(await readFile(file, 'utf8')) as SiteManifest;
-    if (manifest.pages.length >= pages && manifest.knownShare === knownShare) return manifest;
+    if (manifest.knownShare === knownShare) {
+      if (manifest.pages.length >= pages) return manifest;
+      earlier = manifest;
+    }
   }
   await mkdir(path.join(dir, 'i'), { recursive: true });
   const random = rng(20261123);
@@ -56,10 +60,14 @@ export async function ensureSite(
     })),
   );
   const all = plan.flat();
-  const bankLines: string[] = [];
+  // A smaller site made earlier is the start of this one (same seeded plan):
+  // its images and bank lines are kept and only the new pages are drawn.
+  const kept = earlier?.pages.reduce((sum, p) => sum + p.images.length, 0) ?? 0;
+  const bankLines: string[] = [...(earlier?.bankLines ?? [])];
   const started = Date.now();
   let done = 0;
-  const work = all.map((spec, n) => ({ spec, n }));
+  const work = all.map((spec, n) => ({ spec, n })).slice(kept);
+  if (kept > 0) log(`  keeping the ${kept} images of the first ${earlier?.pages.length} pages`);
   const next = async (): Promise<void> => {
     for (let task = work.shift(); task !== undefined; task = work.shift()) {
       const { spec, n } = task;

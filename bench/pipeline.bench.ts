@@ -335,8 +335,9 @@ async function runOne(
       load: [load0, loadavg()[0]],
     };
   } finally {
-    for (const proc of processes.reverse()) await stopChild(proc);
+    // Ours first: on PGlite it goes through the server's socket, which is about to close.
     await db.destroy().catch(() => undefined);
+    for (const proc of processes.reverse()) await stopChild(proc);
     await database?.drop();
     await fs.rm(work, { recursive: true, force: true });
   }

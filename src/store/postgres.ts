@@ -19,6 +19,17 @@ export function createPool(config: pg.PoolConfig, logger: Logger): pg.Pool {
   // An idle connection that breaks (server restart) must not crash the process;
   // the pool replaces it and the next query reports any lasting problem.
   pool.on('error', (error) => logger.warn({ err: error }, 'database connection lost'));
+  // The pool listens only to idle clients. A client checked out between two
+  // statements (inside a transaction, while a job hashes) that loses its
+  // connection emits 'error' with nobody listening, which would crash the
+  // process with an uncaught exception. The statement in progress or the
+  // next one fails with the error anyway, and the pool drops the broken
+  // client when it is released (test/pipeline/database-gone.test.ts).
+  pool.on('connect', (client) =>
+    client.on('error', (error) =>
+      logger.debug({ err: error }, 'database connection lost while in use'),
+    ),
+  );
   return pool;
 }
 
