@@ -35,6 +35,10 @@ describe('the media key on the embedded database', () => {
     expect(new Set(racing.map((r) => r.config.mediaKey?.id)).size).toBe(1);
     expect(racing.filter((r) => r.keyFile?.created)).toHaveLength(1);
     expect(racing[0].config.mediaKey?.id).not.toBe(first.config.mediaKey?.id);
+    // No half-written or temporary files are left beside the keys.
+    expect((await fs.readdir(path.dirname(file))).sort()).toEqual(
+      [path.basename(file), path.basename(mediaKeyFilePath(other.dataDir))].sort(),
+    );
   });
 
   it('names the file when it holds something that is not a key', async () => {

@@ -47,15 +47,21 @@ export async function resolveMediaKey(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadableKeyFile(file, error);
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     const fresh = `${randomBytes(32).toString('hex')}\n`;
+    // Written aside, then linked into place: link(2) fails if the file exists,
+    // so two processes starting at once agree on one key, and neither can
+    // read the other's file half-written.
+    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
     try {
-      // wx: two processes starting at once must not each write their own key.
-      await fs.writeFile(file, fresh, { mode: 0o600, flag: 'wx' });
+      await fs.writeFile(temp, fresh, { mode: 0o600, flag: 'wx' });
+      await fs.link(temp, file);
       created = true;
       text = fresh;
     } catch (writeError) {
       if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST')
         throw unreadableKeyFile(file, writeError);
       text = await fs.readFile(file, 'utf8');
+    } finally {
+      await fs.rm(temp, { force: true });
     }
   }
   const key = parseMediaKey(text);
