@@ -49,14 +49,14 @@ export async function storeReports(
 ): Promise<StoredReport[]> {
   if (reports.length === 0) return [];
   const stored = new Map<number, { id: number; code: TrackingCode; duplicate: boolean }>();
-  let todo = reports.map((_, index) => index);
+  let unsettled = reports.map((_, index) => index);
   // Loops only if a tracking code collides (60 random bits: practically never).
-  while (todo.length > 0) {
-    const codes = new Map(todo.map((index) => [index, newTrackingCode()]));
+  while (unsettled.length > 0) {
+    const codes = new Map(unsettled.map((index) => [index, newTrackingCode()]));
     const inserted = await trx
       .insertInto('report')
       .values(
-        todo.map((index) => {
+        unsettled.map((index) => {
           const { report, ...meta } = reports[index];
           return {
             tracking_code: codes.get(index) as string,
@@ -75,7 +75,7 @@ export async function storeReports(
       .execute();
     const byCode = new Map(inserted.map((row) => [row.tracking_code, row.id]));
     const missing: number[] = [];
-    for (const index of todo) {
+    for (const index of unsettled) {
       const code = codes.get(index) as TrackingCode;
       const id = byCode.get(code);
       if (id !== undefined) stored.set(index, { id, code, duplicate: false });
@@ -91,7 +91,7 @@ export async function storeReports(
             .where('dedupe_key', 'in', keys)
             .execute();
     const byKey = new Map(earlier.map((row) => [row.dedupe_key, row]));
-    todo = [];
+    unsettled = [];
     for (const index of missing) {
       const found = byKey.get(reports[index].dedupeKey);
       if (found !== undefined)
@@ -100,7 +100,7 @@ export async function storeReports(
           code: found.tracking_code as TrackingCode,
           duplicate: true,
         });
-      else todo.push(index);
+      else unsettled.push(index);
     }
   }
 

@@ -1,5 +1,7 @@
+import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/record.js';
 import { TakedownError } from '../errors.js';
+import type { Database } from '../store/database.js';
 import { passwordProblem } from './passwords.js';
 import { advanceSession, revokeUserSessions } from './sessions.js';
 import type { NewSession } from './sessions.js';
@@ -15,6 +17,25 @@ import { beginAttempts, settleSuccess, signInKeys } from './throttle-store.js';
 function requireGoodPassword(password: string, email: string): void {
   const problem = passwordProblem(password, email);
   if (problem !== undefined) throw new TakedownError('weak-password', problem);
+}
+
+/** The password is the person's own from now on: no longer one-time, no expiry. */
+async function storeOwnPassword(
+  trx: Transaction<Database>,
+  userId: number,
+  hash: string,
+  now: Date,
+): Promise<void> {
+  await trx
+    .updateTable('app_user')
+    .set({
+      password_hash: hash,
+      must_change_password: false,
+      password_expires_at: null,
+      updated_at: now,
+    })
+    .where('id', '=', userId)
+    .execute();
 }
 
 /** The last step of signing in with a one-time password: choose one's own. */
@@ -42,16 +63,7 @@ export async function replaceOneTimePassword(
   }
   const hash = await deps.hasher.hash(newPassword);
   return deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('app_user')
-      .set({
-        password_hash: hash,
-        must_change_password: false,
-        password_expires_at: null,
-        updated_at: attempt.now,
-      })
-      .where('id', '=', principal.userId)
-      .execute();
+    await storeOwnPassword(trx, principal.userId, hash, attempt.now);
     const session = await advanceSession(
       trx,
       principal.sessionId,
@@ -127,16 +139,7 @@ export async function changeOwnPassword(
   await settleSuccess(deps.db, keys);
   const hash = await deps.hasher.hash(input.newPassword);
   return deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('app_user')
-      .set({
-        password_hash: hash,
-        must_change_password: false,
-        password_expires_at: null,
-        updated_at: attempt.now,
-      })
-      .where('id', '=', principal.userId)
-      .execute();
+    await storeOwnPassword(trx, principal.userId, hash, attempt.now);
     const ended = await revokeUserSessions(
       trx,
       principal.userId,

@@ -257,6 +257,9 @@ describe('permissions and special files', () => {
     },
   );
 
+  // Root reads any file whatever its mode (CI runs as root), so a real
+  // unreadable file only exists for other users; the injected EACCES/EPERM
+  // cases above cover the same path for everyone.
   it.skipIf(process.getuid?.() === 0)('a real unreadable file (not as root)', async () => {
     const file = path.join(dir, 'unreadable');
     await writeFile(file, 'x');
