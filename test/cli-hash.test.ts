@@ -11,10 +11,10 @@ import { DIHEDRAL_NAMES } from '../src/hash/pdq-dct.js';
 import { pdq } from '../src/hash/pdq.js';
 import type { ImageSet } from './support/image-files.js';
 import { hasHeifEnc, writeImageSet } from './support/image-files.js';
+import { CLI, childEnv } from './support/processes.js';
 import { noiseImage } from './support/synthetic.js';
 
 /** `takedown hash` as a user runs it: the built CLI in a child process. */
-const CLI = path.resolve(import.meta.dirname, '../dist/src/cli/main.js');
 const exec = promisify(execFile);
 
 interface Run {
@@ -26,7 +26,7 @@ interface Run {
 async function takedown(args: string[], env: Record<string, string> = {}): Promise<Run> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
+      env: childEnv(env),
       maxBuffer: 64 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -205,7 +205,9 @@ describe('takedown hash exit codes', () => {
   });
 
   it('stops quietly when the reader goes away (| head -1)', async () => {
-    const child = spawn(process.execPath, [CLI, 'hash', path.join(dir, 'many'), good]);
+    const child = spawn(process.execPath, [CLI, 'hash', path.join(dir, 'many'), good], {
+      env: childEnv(),
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { CLI, requireBuild } from '../support/processes.js';
+import { CLI, childEnv, requireBuild } from '../support/processes.js';
 
 /** `takedown scan` as a provider runs it: the built CLI in a child process. */
 
@@ -17,7 +17,7 @@ export interface Started {
 
 /** The environment of a scan: none of the developer's own settings leak in. */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = { ...process.env };
+  const base = childEnv();
   for (const name of Object.keys(base)) if (name.startsWith('TAKEDOWN_')) delete base[name];
   return { ...base, ...env };
 }

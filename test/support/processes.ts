@@ -26,6 +26,18 @@ export function requireBuild(...sources: string[]): void {
   }
 }
 
+/**
+ * The environment for a child process whose output a test reads as text.
+ * CI machines set CI (and often FORCE_COLOR), which makes picocolors and
+ * cli-table3 paint even into a pipe; the assertions are about words, so a
+ * child is told plainly not to colour.
+ */
+export function childEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete base.FORCE_COLOR;
+  return { ...base, ...env };
+}
+
 export interface Child {
   readonly process: ChildProcess;
   stdout: string;
@@ -42,7 +54,7 @@ export function start(
   env: Record<string, string | undefined>,
 ): Child {
   const child = spawn(process.execPath, [file, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: childEnv({ LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const result: Child = {
