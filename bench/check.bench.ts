@@ -231,6 +231,7 @@ function indexAlone(queryWords: Uint32Array[]): { qps: number; cpuQps: number } 
   };
 }
 
+const loadAtStart = loadavg()[0];
 mkdirSync(DIR, { recursive: true });
 // The bank is generated from a fixed seed: a folder made by an earlier run is reused (--fresh to rebuild).
 const dataDir = path.join(DIR, `data-${N}${process.env.DATABASE_URL ? '-pg' : ''}`);
@@ -303,7 +304,7 @@ const n = (x: number, digits = 0) => x.toLocaleString('en', { maximumFractionDig
 console.log(
   `\n${n(N)} PDQ hashes, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded database'}, LOG_LEVEL=${LOG}, ` +
     `${DURATION} s per run after a 2 s warm-up; ${cpus().length} cores shared by server, load generator and other users ` +
-    `(load average ${loadavg()[0].toFixed(1)} at the end)\n`,
+    `(load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end)\n`,
 );
 console.log(
   '| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | server CPU ms per request | autocannon CPU s |',

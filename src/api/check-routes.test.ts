@@ -132,6 +132,31 @@ describeEachDatabase('hash-check API', (t) => {
     expect(h.log.join('\n')).not.toContain(md5(2));
   });
 
+  it('answers the same whether the body takes the short cut or goes through zod', async () => {
+    const body = JSON.stringify({
+      hashes: [
+        { type: 'pdq', value: flipped(P1, 2), quality: 40 },
+        { type: 'md5', value: M1.toUpperCase(), extra: 'dropped' },
+        { type: 'sha256', value: 'ab'.repeat(32) },
+      ],
+      threshold: 10,
+    });
+    const as = async (contentType: string) => {
+      const res = await h.app.request('/v1/check', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': contentType, authorization: `Bearer ${key}` },
+      });
+      return { status: res.status, type: res.headers.get('content-type'), text: await res.text() };
+    };
+    // application/json is read without zod; a +json media type goes the documented way.
+    const fast = await as('application/json');
+    const zod = await as('application/vnd.takedown+json');
+    expect(fast.status).toBe(200);
+    expect(fast).toEqual(zod);
+    expect(JSON.parse(fast.text).results[1].matches).toHaveLength(2);
+  });
+
   it("uses each bank's threshold, or the request's (up to 52)", async () => {
     const near = { type: 'pdq', value: P1 };
     expect((await json(await check({ hashes: [near] }))).results[0].matches).toEqual([

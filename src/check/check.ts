@@ -3,7 +3,7 @@ import { pdqHexToWords } from '../hash/pdq-hash.js';
 import { PDQ_MIN_RELIABLE_QUALITY } from '../hash/pdq.js';
 import type { SignalType } from '../hash/signal.js';
 import { isTakedownError } from '../errors.js';
-import { normalizeSignalValue } from '../hash/signal.js';
+import { SIGNAL_HEX_LENGTH, normalizeSignalValue } from '../hash/signal.js';
 import type { BankHit, BankMatcher, MatchQuery, PdqBatchSearch } from './bank-matcher.js';
 import type { MatchRecord } from './match-recorder.js';
 
@@ -58,21 +58,29 @@ export function prepareHashes(hashes: readonly HashToCheck[]): PreparedHash[] {
       { kind: 'too-large', details: { limit: MAX_HASHES_PER_REQUEST, got: hashes.length } },
     );
   }
-  const prepared: PreparedHash[] = [];
+  const prepared: PreparedHash[] = new Array(hashes.length);
   const issues: Array<{ index: number; reason: string }> = [];
-  hashes.forEach((hash, index) => {
-    try {
-      const value = normalizeSignalValue(hash.type, hash.value);
+  for (let index = 0; index < hashes.length; index++) {
+    const hash = hashes[index];
+    const { type } = hash;
+    // Most callers send canonical hex already: that needs no copy, and its words no second check.
+    if (isCanonicalHex(hash.value, SIGNAL_HEX_LENGTH[type])) {
+      const value = hash.value;
       const query: MatchQuery =
-        hash.type === 'pdq'
-          ? { type: 'pdq', words: [pdqHexToWords(value)] }
-          : { type: hash.type, value };
-      prepared.push({ type: hash.type, value, quality: hash.quality, query });
+        type === 'pdq' ? { type, words: [canonicalPdqWords(value)] } : { type, value };
+      prepared[index] = { type, value, quality: hash.quality, query };
+      continue;
+    }
+    try {
+      const value = normalizeSignalValue(type, hash.value);
+      const query: MatchQuery =
+        type === 'pdq' ? { type: 'pdq', words: [pdqHexToWords(value)] } : { type, value };
+      prepared[index] = { type, value, quality: hash.quality, query };
     } catch (error) {
       if (!isTakedownError(error)) throw error;
       issues.push({ index, reason: error.message.replace(/\.$/, '') });
     }
-  });
+  }
   if (issues.length > 0) {
     const first = issues[0];
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more; see details)` : '';
@@ -81,6 +89,23 @@ export function prepareHashes(hashes: readonly HashToCheck[]): PreparedHash[] {
     });
   }
   return prepared;
+}
+
+/** `length` digits 0-9a-f: what `normalizeSignalValue` would return unchanged. */
+function isCanonicalHex(value: string, length: number): boolean {
+  if (value.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** `pdqHexToWords` of a value `isCanonicalHex` accepted. */
+function canonicalPdqWords(value: string): Uint32Array {
+  const words = new Uint32Array(8);
+  for (let w = 0; w < 8; w++) words[w] = Number.parseInt(value.slice(w * 8, w * 8 + 8), 16);
+  return words;
 }
 
 /** Who asked, for the match records. */

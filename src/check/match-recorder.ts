@@ -42,6 +42,7 @@ export class MatchRecorder {
   #pending: MatchRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  #writing = false;
   #dropped = 0;
   #written = 0;
   /** Said so in the log since the last successful write. */
@@ -74,8 +75,10 @@ export class MatchRecorder {
       }
     }
     for (let i = 0; i < Math.min(room, records.length); i++) this.#pending.push(records[i]);
-    if (this.#pending.length >= this.#options.batchSize) void this.flush();
-    else if (this.#timer === undefined) {
+    // A full batch goes at once, unless a write is under way: that one takes it next.
+    if (this.#pending.length >= this.#options.batchSize) {
+      if (!this.#writing) void this.flush();
+    } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => void this.flush(), this.#options.flushMs);
       this.#timer.unref();
     }
@@ -89,9 +92,29 @@ export class MatchRecorder {
     return this.#flushing;
   }
 
+  /**
+   * Writes what is pending now, a batch per statement, and then full
+   * batches while there are. Smaller remainders that arrive meanwhile wait
+   * for their own timer: chasing them would, under steady load and with a
+   * database that answers while requests keep coming, write a statement of
+   * a few rows every few milliseconds (each a commit and an fsync) instead
+   * of one a second (seen in an in-process load test: 7,400 statements of
+   * one or two rows in 25 s).
+   */
   async #write(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.slice(0, this.#options.batchSize);
+    this.#writing = true;
+    try {
+      await this.#writeBatches();
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #writeBatches(): Promise<void> {
+    let left = this.#pending.length;
+    while (left > 0 || this.#pending.length >= this.#options.batchSize) {
+      if (left <= 0) left = this.#pending.length;
+      const batch = this.#pending.slice(0, Math.min(left, this.#options.batchSize));
       try {
         await insertMatches(this.#options.db, batch);
       } catch (error) {
@@ -106,6 +129,7 @@ export class MatchRecorder {
         return;
       }
       this.#pending.splice(0, batch.length);
+      left -= batch.length;
       this.#written += batch.length;
       this.#warned = false;
     }
@@ -118,30 +142,44 @@ export class MatchRecorder {
  * escape element by element: on the embedded database that conversion and
  * its parsing cost more than the insert (measured: 40% of the server's CPU
  * at 25,000 matches a second). The literals are the same values.
+ *
+ * The check times go once each (a batch holds a few hundred requests, each
+ * with one time) and every row names its time by position: parsing a
+ * timestamp is the dearest part of the statement, about a third of its CPU
+ * when every row carried its own (measured on the embedded database:
+ * 8.7 -> 7.2 µs per row).
  */
 async function insertMatches(db: Kysely<Database>, rows: readonly MatchRecord[]): Promise<void> {
-  const times = new Map<Date, string>();
+  const times = new Map<Date, number>();
+  let timeList = '{';
+  const timeAt = (row: MatchRecord): string => {
+    let at = times.get(row.checkedAt);
+    if (at === undefined) {
+      at = times.size + 1;
+      times.set(row.checkedAt, at);
+      timeList += (at === 1 ? '' : ',') + row.checkedAt.toISOString();
+    }
+    return String(at);
+  };
+  const positions = arrayLiteral(rows, timeAt);
   await sql`
     insert into check_match
       (checked_at, principal, key_id, provider_id, via, signal_type, value, bank_id, entry_id, distance)
-    select checked_at, principal, key_id, provider_id, via, signal_type, decode(value, 'hex'),
+    select t.times[m.at], principal, key_id, provider_id, via, signal_type, decode(value, 'hex'),
       bank_id, entry_id, distance
-    from unnest(
-      ${arrayLiteral(rows, (r) => {
-        let text = times.get(r.checkedAt);
-        if (text === undefined) times.set(r.checkedAt, (text = r.checkedAt.toISOString()));
-        return text;
-      })}::timestamptz[],
-      ${arrayLiteral(rows, (r) => quoted(r.principal))}::text[],
-      ${arrayLiteral(rows, (r) => (r.keyId === null ? 'NULL' : String(r.keyId)))}::int[],
-      ${arrayLiteral(rows, (r) => (r.providerId === null ? 'NULL' : String(r.providerId)))}::int[],
-      ${arrayLiteral(rows, (r) => r.via)}::text[],
-      ${arrayLiteral(rows, (r) => r.type)}::text[],
-      ${arrayLiteral(rows, (r) => quoted(r.value))}::text[],
-      ${arrayLiteral(rows, (r) => String(r.bankId))}::int[],
-      ${arrayLiteral(rows, (r) => String(r.entryId))}::int[],
-      ${arrayLiteral(rows, (r) => String(r.distance))}::smallint[]
-    ) as m(checked_at, principal, key_id, provider_id, via, signal_type, value, bank_id, entry_id, distance)`.execute(
+    from (select ${`${timeList}}`}::timestamptz[] as times) as t,
+      unnest(
+        ${positions}::int[],
+        ${arrayLiteral(rows, (r) => quoted(r.principal))}::text[],
+        ${arrayLiteral(rows, (r) => (r.keyId === null ? 'NULL' : String(r.keyId)))}::int[],
+        ${arrayLiteral(rows, (r) => (r.providerId === null ? 'NULL' : String(r.providerId)))}::int[],
+        ${arrayLiteral(rows, (r) => r.via)}::text[],
+        ${arrayLiteral(rows, (r) => r.type)}::text[],
+        ${arrayLiteral(rows, (r) => quoted(r.value))}::text[],
+        ${arrayLiteral(rows, (r) => String(r.bankId))}::int[],
+        ${arrayLiteral(rows, (r) => String(r.entryId))}::int[],
+        ${arrayLiteral(rows, (r) => String(r.distance))}::smallint[]
+      ) as m(at, principal, key_id, provider_id, via, signal_type, value, bank_id, entry_id, distance)`.execute(
     db,
   );
 }
