@@ -7,7 +7,9 @@
  * `autocannon` at `POST /v1/check`: one PDQ hash per request (`single`),
  * 1,000 PDQ hashes per request (`pdq`), 1,000 SHA-256 per request
  * (`sha256`). PDQ queries: half planted near-duplicates (a stored hash with
- * 1-30 bits flipped), half random; SHA-256: half stored, half random. Also
+ * 1-30 bits flipped), half random; SHA-256: half stored, half random
+ * (`--match-rate 0.01`: that share planted or stored instead of half, as a
+ * provider's uploads, which almost never match, would be). Also
  * measures the PDQ index alone in this process on the same queries, for the
  * ceiling (`--no-alone` skips it). `--profile <dir>` writes a V8 CPU profile
  * of the server there (`node --cpu-prof`) when it stops.
@@ -42,6 +44,10 @@ const BATCH_CONNECTIONS = Number(arg('--batch-connections', '4'));
 const CASES = new Set(arg('--cases', 'single,pdq,sha256').split(','));
 const PROFILE = process.argv.includes('--profile') ? path.resolve(arg('--profile', '')) : undefined;
 const ALONE = !process.argv.includes('--no-alone');
+const MATCH_RATE = Number(arg('--match-rate', '0.5'));
+if (!(MATCH_RATE >= 0 && MATCH_RATE <= 1)) throw new Error('--match-rate must be from 0 to 1');
+/** Whether the i-th query should be one that matches: evenly spread, MATCH_RATE of them. */
+const planted = (i: number) => Math.floor((i + 1) * MATCH_RATE) > Math.floor(i * MATCH_RATE);
 const DIR = path.resolve('.bench/check');
 /** --cli: another build's takedown, e.g. to compare before and after a change in the same conditions. */
 const CLI = path.resolve(arg('--cli', 'dist/src/cli/main.js'));
@@ -53,17 +59,17 @@ const hexAt = (i: number) => pdqWordsToHex(codes.subarray(i * 8, i * 8 + 8));
 const shaWords = randomCodes(N, uint32Source(4242));
 const shaAt = (i: number) => pdqWordsToHex(shaWords.subarray(i * 8, i * 8 + 8));
 
-/** SHA-256 queries: half stored values, half random. */
+/** SHA-256 queries: stored values (MATCH_RATE of them) and random ones. */
 function shaQueries(count: number): string[] {
   return Array.from({ length: count }, (_, i) =>
-    i % 2 === 1 ? pdqWordsToHex(randomCodes(1, next)) : shaAt(next() % N),
+    planted(i) ? shaAt(next() % N) : pdqWordsToHex(randomCodes(1, next)),
   );
 }
 
-/** Half planted near-duplicates, half random: the issue's query mix. */
+/** Planted near-duplicates (MATCH_RATE of them; half is the issue's query mix) and random ones. */
 function queries(count: number): Uint32Array[] {
   return Array.from({ length: count }, (_, i) => {
-    if (i % 2 === 1) return randomCodes(1, next);
+    if (!planted(i)) return randomCodes(1, next);
     const pos = next() % N;
     const q = codes.slice(pos * 8, pos * 8 + 8);
     flipBits(q, 1 + (next() % 30), next);
@@ -303,7 +309,7 @@ const alone = ALONE ? indexAlone(queries(4000)) : undefined;
 const n = (x: number, digits = 0) => x.toLocaleString('en', { maximumFractionDigits: digits });
 console.log(
   `\n${n(N)} PDQ hashes, ${process.env.DATABASE_URL ? 'PostgreSQL' : 'embedded database'}, LOG_LEVEL=${LOG}, ` +
-    `${DURATION} s per run after a 2 s warm-up; ${cpus().length} cores shared by server, load generator and other users ` +
+    `${DURATION} s per run after a 2 s warm-up; ${n(MATCH_RATE * 100, 1)}% of queries match; ${cpus().length} cores shared by server, load generator and other users ` +
     `(load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end)\n`,
 );
 console.log(
