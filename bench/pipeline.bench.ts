@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,6 +56,8 @@ interface Options {
   readonly postgres: string | undefined;
   /** --profile <dir>: V8 CPU profiles of the Takedown processes go there. */
   readonly profile: string | undefined;
+  /** --hash-threads <n>: TAKEDOWN_HASH_THREADS for the Takedown processes (default: theirs). */
+  readonly hashThreads: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -72,6 +74,7 @@ function parseOptions(argv: string[]): Options {
     workers: Number(value('--workers') ?? 0),
     postgres: value('--postgres') ?? (process.env.DATABASE_URL || undefined),
     profile: value('--profile'),
+    hashThreads: value('--hash-threads'),
   };
 }
 
@@ -92,6 +95,8 @@ interface Result {
   readonly nodeCpuSeconds: number;
   /** PostgreSQL only: CPU of the server backends serving this database. */
   readonly pgCpuSeconds: number | undefined;
+  /** PostgreSQL only: transactions committed or rolled back in this database (one per statement outside a transaction). */
+  readonly pgTransactions: number | undefined;
   readonly load: [number, number];
 }
 
@@ -104,6 +109,26 @@ function cpuSeconds(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+/** user+system CPU seconds so far of each thread of a process, summed by thread name (Linux /proc). */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  if (pid === undefined) return byName;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      // The main thread is named after the program; workers, libuv's pool and V8's helpers by role.
+      const key = tid === String(pid) ? 'event loop' : name;
+      byName.set(key, (byName.get(key) ?? 0) + seconds);
+    }
+  } catch {
+    // the process is gone
+  }
+  return byName;
 }
 
 function child(args: string[], env: Record<string, string>, logFile: string): ChildProcess {
@@ -153,6 +178,14 @@ async function backendCpu(db: Kysely<Database>): Promise<Map<number, number>> {
   const { rows } = await sql<{ pid: number }>`
     select pid from pg_stat_activity where datname = current_database()`.execute(db);
   return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]));
+}
+
+/** Transactions so far in this database (PostgreSQL's statistics, flushed within about a second). */
+async function transactions(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ n: string }>`
+    select xact_commit + xact_rollback as n from pg_stat_database
+    where datname = current_database()`.execute(db);
+  return Number(rows[0].n);
 }
 
 async function seedBank(db: Kysely<Database>, manifest: SiteManifest): Promise<void> {
@@ -284,6 +317,7 @@ async function runOne(
     TAKEDOWN_JOBS_CONCURRENCY: String(o.concurrency),
     TAKEDOWN_DB_POOL_SIZE: '10',
     TAKEDOWN_MATCHER_SNAPSHOT: 'false',
+    ...(o.hashThreads === undefined ? {} : { TAKEDOWN_HASH_THREADS: o.hashThreads }),
   };
   const processes: ChildProcess[] = [];
   const load0 = loadavg()[0];
@@ -305,7 +339,9 @@ async function runOne(
     }
     if (kind === 'pglite') db = await openDatabase(dbConfig, { logger, role: 'command' });
     const cpuBefore = processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
+    const threadsBefore = threadCpu(server.pid);
     const pgBefore = kind === 'postgres' ? await backendCpu(db) : undefined;
+    const xactBefore = kind === 'postgres' ? await transactions(db) : undefined;
     log(
       `${kind}: submitting ${o.pages} reports${o.rate > 0 ? ` at ${o.rate}/s` : ' as fast as possible'}`,
     );
@@ -315,11 +351,25 @@ async function runOne(
     const accepted = statuses['202'] ?? 0;
     await settled(db, accepted, 30 * 60_000);
     const cpu = processes.reduce((sum, p) => sum + cpuSeconds(p.pid), 0) - cpuBefore;
+    const threads = [...threadCpu(server.pid)]
+      .map(([name, seconds]) => [name, seconds - (threadsBefore.get(name) ?? 0)] as const)
+      .filter(([, seconds]) => seconds > 0)
+      .sort((a, b) => b[1] - a[1]);
+    log(
+      `  serve CPU ms per report by thread: ${threads
+        .map(([name, seconds]) => `${name} ${((seconds * 1000) / o.pages).toFixed(1)}`)
+        .join(', ')}`,
+    );
     let pgCpu: number | undefined;
     if (pgBefore !== undefined) {
       pgCpu = 0;
       for (const [pid, seconds] of await backendCpu(db))
         pgCpu += seconds - (pgBefore.get(pid) ?? 0);
+    }
+    let pgTransactions: number | undefined;
+    if (xactBefore !== undefined) {
+      await sleep(1_500); // the statistics of the last transactions reach the view
+      pgTransactions = (await transactions(db)) - xactBefore;
     }
     const measured = await measure(db, manifest, o.pages);
     const { '202': _ok, ...rejected } = statuses;
@@ -332,6 +382,7 @@ async function runOne(
       ...measured,
       nodeCpuSeconds: cpu,
       pgCpuSeconds: pgCpu,
+      pgTransactions,
       load: [load0, loadavg()[0]],
     };
   } finally {
@@ -392,12 +443,12 @@ async function main(): Promise<void> {
   const f = (n: number, digits = 0) =>
     n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   process.stdout.write(
-    `\n| database | processes | reports | submitted at (reports/s) | done (reports/s) | p50 latency | p99 latency | max | items classified / queued / unavailable | known images missed / false matches | CPU ms per report: Takedown + PostgreSQL backends | load avg before → after |\n` +
-      `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |\n` +
+    `\n| database | processes | reports | submitted at (reports/s) | done (reports/s) | p50 latency | p99 latency | max | items classified / queued / unavailable | known images missed / false matches | CPU ms per report: Takedown + PostgreSQL backends | PostgreSQL transactions per report | load avg before → after |\n` +
+      `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |\n` +
       results
         .map(
           (r) =>
-            `| ${r.database} | ${r.processes} | ${f(r.reports)}${Object.keys(r.rejected).length ? ` (refused: ${JSON.stringify(r.rejected)})` : ''} | ${f(r.reports / r.submitSeconds, 1)} | **${f(r.throughput, 1)}** | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.items.classified ?? 0)} / ${f(r.items.queued ?? 0)} / ${f(r.items.unavailable ?? 0)} (expected known: ${f(r.expectedKnown)}) | ${r.falseNegatives} / ${r.falsePositives} | ${f((r.nodeCpuSeconds * 1000) / r.reports, 1)}${r.pgCpuSeconds === undefined ? '' : ` + ${f((r.pgCpuSeconds * 1000) / r.reports, 1)}`} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
+            `| ${r.database} | ${r.processes} | ${f(r.reports)}${Object.keys(r.rejected).length ? ` (refused: ${JSON.stringify(r.rejected)})` : ''} | ${f(r.reports / r.submitSeconds, 1)} | **${f(r.throughput, 1)}** | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.items.classified ?? 0)} / ${f(r.items.queued ?? 0)} / ${f(r.items.unavailable ?? 0)} (expected known: ${f(r.expectedKnown)}) | ${r.falseNegatives} / ${r.falsePositives} | ${f((r.nodeCpuSeconds * 1000) / r.reports, 1)}${r.pgCpuSeconds === undefined ? '' : ` + ${f((r.pgCpuSeconds * 1000) / r.reports, 1)}`} | ${r.pgTransactions === undefined ? '–' : f(r.pgTransactions / r.reports, 1)} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
         )
         .join('\n') +
       '\n',

@@ -305,7 +305,7 @@ const SETTINGS = {
   TAKEDOWN_HASH_THREADS: [
     z.coerce.number().int().min(0).max(256).optional(),
     undefined,
-    'Worker threads that hash fetched media in each pipeline process, beside the event loop (default: one less than the cores, at least 1; 0 hashes on the event loop).',
+    'Worker threads that hash fetched media in each pipeline process, beside the event loop (default: one per core; 0 hashes on the event loop). With threads, kept media is also encrypted and written on a thread of its own.',
   ],
   TAKEDOWN_PDQ_VARIANTS: [
     z.enum(['true', 'false']).transform((value) => value === 'true'),

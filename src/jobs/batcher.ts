@@ -1,8 +1,9 @@
 /**
- * Collects items that arrive in the same turn of the event loop and hands
- * them to `flush` together: the runner completes many finished jobs with one
- * statement instead of one each. While a flush is in flight, new items wait
- * for the next one. Each caller gets its own item's answer.
+ * Collects items that arrive in the same turn of the event loop (or within
+ * `lingerMs` of the first) and hands them to `flush` together: the runner
+ * completes many finished jobs with one statement instead of one each.
+ * While a flush is in flight, new items wait for the next one. Each caller
+ * gets its own item's answer.
  */
 export class Batcher<Item, Answer> {
   #pending: Array<{ item: Item; resolve: (a: Answer) => void; reject: (e: unknown) => void }> = [];
@@ -12,6 +13,7 @@ export class Batcher<Item, Answer> {
   constructor(
     private readonly flush: (items: Item[]) => Promise<Answer[]>,
     private readonly maxBatch = 500,
+    private readonly lingerMs = 0,
   ) {}
 
   add(item: Item): Promise<Answer> {
@@ -19,7 +21,8 @@ export class Batcher<Item, Answer> {
       this.#pending.push({ item, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        setImmediate(() => void this.#run());
+        if (this.lingerMs > 0) setTimeout(() => void this.#run(), this.lingerMs);
+        else setImmediate(() => void this.#run());
       }
     });
   }

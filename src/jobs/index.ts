@@ -18,6 +18,7 @@ export type {
   JobHelpers,
   JobInfo,
   JobName,
+  JobsHere,
   JobPayloads,
   PayloadMap,
   RetryPolicy,

@@ -211,3 +211,30 @@ export async function expireLeases(
     returning job.id, job.name, job.state, expired.locked_by`.execute(db);
   return rows;
 }
+
+/**
+ * Inserts jobs of one name already leased to `worker` (running, attempt 1),
+ * for the worker to run at once without claiming them: see
+ * `JobHelpers.enqueueHere`. A key that a live job holds already is skipped
+ * (as `insertJob` does); the rows inserted are returned as claimed jobs.
+ */
+export async function insertLeasedJobs(
+  db: JobDb,
+  worker: string,
+  name: string,
+  jobs: ReadonlyArray<{ readonly payload: unknown; readonly key?: string }>,
+  maxAttempts: number,
+  leaseMs: number,
+): Promise<ClaimedJob[]> {
+  if (jobs.length === 0) return [];
+  const { rows } = await sql<ClaimedJob>`
+    insert into job (name, payload, key, state, attempts, max_attempts, locked_by, locked_until)
+    select ${name}, j.payload::jsonb, j.key, 'running', 1, ${maxAttempts}, ${worker},
+           now() + ${interval(leaseMs)}
+    from unnest(${jobs.map((job) => JSON.stringify(job.payload ?? null))}::text[],
+                ${jobs.map((job) => job.key ?? null)}::text[]) with ordinality as j(payload, key, n)
+    order by j.n
+    on conflict (key) where state <> 'dead' do nothing
+    returning id, name, payload, key, attempts, max_attempts`.execute(db);
+  return rows;
+}

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
 import type { ClaimedJob } from './queries.js';
 import type { JobQueue } from './queue.js';
-import type { JobDefinition, JobHelpers, JobName, PayloadMap } from './types.js';
+import type { JobDefinition, JobHelpers, JobName, JobsHere, PayloadMap } from './types.js';
 import { PermanentJobError } from './types.js';
 
 /** Any one definition of the map P (a union, so arrays of mixed jobs type-check). */
@@ -23,6 +23,12 @@ export interface RunContext<P extends PayloadMap> {
   readonly queue: JobQueue<P>;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** The runner's side of `helpers.enqueueHere`. */
+  readonly enqueueHere: (
+    trx: Transaction<Database>,
+    name: string,
+    jobs: ReadonlyArray<{ readonly payload: unknown; readonly key?: string }>,
+  ) => Promise<JobsHere>;
 }
 
 /**
@@ -36,6 +42,7 @@ export async function runHandler<P extends PayloadMap>(
   definition: AnyJobDefinition<P>,
   context: RunContext<P>,
   abort: (reason: string) => void,
+  adopted = false,
 ): Promise<RunResult> {
   let payload: unknown = job.payload;
   if (definition.schema !== undefined) {
@@ -59,6 +66,7 @@ export async function runHandler<P extends PayloadMap>(
       attempt: job.attempts,
       maxAttempts: job.max_attempts,
     },
+    adopted,
     logger: context.logger,
     db: context.db,
     signal: context.signal,
@@ -66,6 +74,7 @@ export async function runHandler<P extends PayloadMap>(
       const { trx, ...rest } = options;
       return context.queue.enqueue(trx ?? context.db, name, childPayload, rest);
     },
+    enqueueHere: (trx, name, jobs) => context.enqueueHere(trx, name, jobs),
   };
   const timeoutMs = definition.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;

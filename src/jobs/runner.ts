@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
 import { Batcher } from './batcher.js';
@@ -11,6 +11,7 @@ import {
   completeJobs,
   expireLeases,
   failJob,
+  insertLeasedJobs,
   releaseJobs,
   renewLeases,
 } from './queries.js';
@@ -24,7 +25,7 @@ import {
 } from './retry-policy.js';
 import { runHandler } from './run-job.js';
 import type { AnyJobDefinition, RunResult } from './run-job.js';
-import type { JobPayloads, PayloadMap } from './types.js';
+import type { JobPayloads, JobsHere, PayloadMap } from './types.js';
 
 export interface RunnerOptions<P extends PayloadMap = JobPayloads> {
   readonly db: Kysely<Database>;
@@ -69,6 +70,8 @@ export interface JobRunner {
 
 /** The shortest pause between polls: right after work was found, or after a poke. */
 const MIN_PAUSE_MS = 10;
+/** How long a finished job waits for others to be completed with it. */
+const COMPLETION_LINGER_MS = 20;
 
 interface ActiveRun extends RunRef {
   readonly name: string;
@@ -96,15 +99,24 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
   const idleWaiters: Array<() => void> = [];
   let lastRenewal = performance.now();
 
-  const completions = new Batcher<RunRef, boolean>(async (runs) => {
-    const done = new Set(
-      await withDbRetry(() => completeJobs(db, workerId, runs), {
-        logger,
-        what: 'completing jobs',
-      }),
-    );
-    return runs.map((run) => done.has(run.id));
-  });
+  // A finished job's slot is free at once; its row is deleted a little
+  // later, with those of the others finished meanwhile (one statement for
+  // many jobs instead of one each). Its lease covers the wait.
+  const completions = new Batcher<RunRef, boolean>(
+    async (runs) => {
+      const done = new Set(
+        await withDbRetry(() => completeJobs(db, workerId, runs), {
+          logger,
+          what: 'completing jobs',
+        }),
+      );
+      return runs.map((run) => done.has(run.id));
+    },
+    500,
+    COMPLETION_LINGER_MS,
+  );
+  /** Results being written after their runs left `active`. */
+  const recording = new Set<Promise<void>>();
 
   const wakeup = new Wakeup();
 
@@ -148,7 +160,58 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
     } else stats.lost += 1;
   }
 
-  async function execute(job: ClaimedJob): Promise<void> {
+  /** helpers.enqueueHere: the jobs leased to us in the caller's transaction, run by `start`. */
+  async function enqueueHere(
+    trx: Transaction<Database>,
+    name: string,
+    jobs: ReadonlyArray<{ readonly payload: unknown; readonly key?: string }>,
+  ): Promise<JobsHere> {
+    const ours = maxAttempts.get(name);
+    if (ours === undefined || shutdown.signal.aborted) {
+      // Not ours to run (or we are stopping): into the queue for whoever takes them.
+      const ids: number[] = [];
+      for (const job of jobs) {
+        const result = await queue.enqueue(
+          trx,
+          name as never,
+          job.payload as never,
+          job.key === undefined ? {} : { key: job.key },
+        );
+        if (result.created) ids.push(result.id);
+      }
+      return { ids, start: () => undefined };
+    }
+    const rows = await insertLeasedJobs(trx, workerId, name, jobs, ours, leaseMs);
+    let started = false;
+    return {
+      ids: rows.map((row) => row.id),
+      start() {
+        if (started) return;
+        started = true;
+        if (!shutdown.signal.aborted) {
+          for (const row of rows) void execute(row, true);
+          return;
+        }
+        // Stopping: give them back (pending, the attempt not counted) for the next worker.
+        void withDbRetry(
+          () =>
+            releaseJobs(
+              db,
+              workerId,
+              rows.map((row) => ({ id: row.id, attempt: row.attempts })),
+            ),
+          { logger, what: 'releasing jobs at shutdown', tries: 3 },
+        ).catch((error: unknown) =>
+          logger.warn(
+            { err: error },
+            'could not release jobs; they run again once their leases expire',
+          ),
+        );
+      },
+    };
+  }
+
+  async function execute(job: ClaimedJob, adopted = false): Promise<void> {
     const run: ActiveRun = {
       id: job.id,
       attempt: job.attempts,
@@ -158,22 +221,29 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
     };
     active.set(job.id, run);
     const jobLogger = logger.child({ job: { id: job.id, name: job.name, attempt: job.attempts } });
+    let result: RunResult;
     try {
       const definition = definitions.get(job.name) as AnyJobDefinition<P>;
-      const result = await runHandler(
+      result = await runHandler(
         job,
         definition,
-        { db, queue, logger: jobLogger, signal: run.controller.signal },
+        { db, queue, logger: jobLogger, signal: run.controller.signal, enqueueHere },
         (reason) => run.controller.abort(new Error(reason)),
+        adopted,
       );
-      await record(run, result, job);
-    } catch (error) {
-      // Recording failed even after retries: the lease expires and the job runs again.
-      jobLogger.error({ err: error }, 'could not record the outcome of a job; it will run again');
     } finally {
+      // The handler is done: its slot is free while its result is written.
       active.delete(job.id);
       if (active.size === concurrency - 1) wakeup.wake();
     }
+    const recorded = record(run, result, job).catch((error: unknown) => {
+      // Recording failed even after retries: the lease expires and the job runs again.
+      jobLogger.error({ err: error }, 'could not record the outcome of a job; it will run again');
+    });
+    recording.add(recorded);
+    await recorded;
+    recording.delete(recorded);
+    if (recording.size === 0 && active.size === 0) wakeup.wake();
   }
 
   async function heartbeat(): Promise<void> {
@@ -249,7 +319,7 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
         }
         for (const job of claimed) void execute(job);
       }
-      if (claimed.length === 0 && active.size === 0)
+      if (claimed.length === 0 && active.size === 0 && recording.size === 0)
         for (const resolve of idleWaiters.splice(0)) resolve();
       // Work found: look again soon. Idle: back off up to pollMs.
       pause = claimed.length > 0 ? MIN_PAUSE_MS : Math.min(options.pollMs, pause * 2);
@@ -309,6 +379,7 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
           })
         ).length;
       }
+      await Promise.all([...recording]);
       await completions.drain();
       for (const timer of timers) clearInterval(timer);
       logger.info({ finished: before - left.length, released }, 'job runner stopped');

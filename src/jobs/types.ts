@@ -62,8 +62,22 @@ export interface JobInfo {
   readonly maxAttempts: number;
 }
 
+/** Jobs added by `enqueueHere`, leased to this worker until `start` runs them. */
+export interface JobsHere {
+  /** The jobs added (a key already live adds none). */
+  readonly ids: readonly number[];
+  /** Runs them in this worker; call it once the transaction has committed. */
+  start(): void;
+}
+
 export interface JobHelpers<P extends PayloadMap = JobPayloads> {
   readonly job: JobInfo;
+  /**
+   * True when this run was started by the worker that inserted the job
+   * (`enqueueHere`), right after the insert committed: no run of it can
+   * have come before, so what the enqueuing job knew still holds.
+   */
+  readonly adopted: boolean;
   /** Carries the job's id, name and attempt. */
   readonly logger: Logger;
   readonly db: Kysely<Database>;
@@ -76,6 +90,19 @@ export interface JobHelpers<P extends PayloadMap = JobPayloads> {
     payload: P[N],
     options?: EnqueueOptions & { readonly trx?: Transaction<Database> },
   ): Promise<EnqueueResult>;
+  /**
+   * Adds follow-up jobs of one name in `trx`, in one statement, already
+   * leased to this worker: `start()` after the commit runs them here at
+   * once, without a claim or a wait for one. Durable as any claimed job: if
+   * the worker dies or `start` is never called, their leases run out and any
+   * worker runs them. A job this worker's runner does not take is enqueued
+   * as usual. With a key, a job whose key is live already is not added.
+   */
+  enqueueHere<N extends JobName<P>>(
+    trx: Transaction<Database>,
+    name: N,
+    jobs: ReadonlyArray<{ readonly payload: P[N]; readonly key?: string }>,
+  ): Promise<JobsHere>;
   /**
    * Aborted when the run should stop: the worker is shutting down, the job
    * ran past its timeout, or its lease was lost to another worker. Pass it

@@ -143,21 +143,37 @@ async function fetchCase(deps: PipelineDeps, helpers: JobHelpers, caseId: number
           mediaKey: key,
         });
       }
-      await db.transaction().execute(async (trx) => {
+      // The items' jobs commit with them, leased to this worker, which starts
+      // them at once: no claim, no wait (a worker that dies leaves them to
+      // the others when the leases run out).
+      const items = await db.transaction().execute(async (trx) => {
         const settled = await settleCase(trx, caseId, {
           ...fetched,
           state: 'fetched',
           media_found: plan.found,
           media_truncated: plan.truncated,
         });
-        if (!settled) return;
-        for (const itemId of await insertItems(trx, caseId, [...plan.links, ...inline]))
-          await helpers.enqueue(
-            'process-media',
-            { itemId },
-            { trx, key: `process-media:${itemId}` },
-          );
+        if (!settled) return undefined;
+        const added = await insertItems(trx, caseId, [...plan.links, ...inline]);
+        return helpers.enqueueHere(
+          trx,
+          'process-media',
+          added.map(({ id, item }) => ({
+            payload: {
+              itemId: id,
+              item: {
+                caseId,
+                url: item.url,
+                foundAs: item.foundAs,
+                mediaKey: item.mediaKey,
+                caseHost: found.host,
+              },
+            },
+            key: `process-media:${id}`,
+          })),
+        );
       });
+      items?.start();
       return;
     }
   }

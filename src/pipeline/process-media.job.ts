@@ -9,12 +9,27 @@ import type { PipelineDeps } from './deps.js';
 import { fetchRetryPolicy, stageTimeoutMs } from './deps.js';
 import { fetchRecord } from './media.js';
 import { finishItem, loadItem, recordItemAttempt } from './queries.js';
+import type { ItemToProcess } from './queries.js';
+import type { FoundAs } from './tables.js';
 import { settleMedia } from './settle-media.js';
 
 declare module '../jobs/types.js' {
   interface JobPayloads {
     /** Fetch, hash, match and classify one media item found on a page. */
-    'process-media': { itemId: number };
+    'process-media': {
+      itemId: number;
+      /**
+       * The item as the page's job inserted it. Trusted only on the run that
+       * job started itself (`helpers.adopted`); any other run loads it.
+       */
+      item?: {
+        caseId: number;
+        url: string;
+        foundAs: FoundAs;
+        mediaKey: string | null;
+        caseHost: string;
+      };
+    };
   }
 }
 
@@ -28,10 +43,29 @@ declare module '../jobs/types.js' {
 export function processMediaJob(deps: PipelineDeps) {
   return defineJob({
     name: 'process-media',
-    schema: z.object({ itemId: z.number().int().positive() }),
+    schema: z.object({
+      itemId: z.number().int().positive(),
+      item: z
+        .object({
+          caseId: z.number().int().positive(),
+          url: z.string(),
+          foundAs: z.enum(['reported', 'page', 'inline']),
+          mediaKey: z.string().nullable(),
+          caseHost: z.string(),
+        })
+        .optional(),
+    }),
     retry: fetchRetryPolicy(deps.settings),
     timeoutMs: stageTimeoutMs(deps.settings),
-    handler: ({ itemId }, helpers) => processMedia(deps, helpers, itemId),
+    handler: ({ itemId, item }, helpers) =>
+      processMedia(
+        deps,
+        helpers,
+        itemId,
+        helpers.adopted && item !== undefined
+          ? { id: itemId, state: 'pending', ...item }
+          : undefined,
+      ),
   });
 }
 
@@ -39,9 +73,11 @@ async function processMedia(
   deps: PipelineDeps,
   helpers: JobHelpers,
   itemId: number,
+  /** Known without a query: the item was inserted by the job that started this run. */
+  fresh: ItemToProcess | undefined,
 ): Promise<void> {
   const { db, job, signal } = helpers;
-  const item = await loadItem(db, itemId);
+  const item = fresh ?? (await loadItem(db, itemId));
   if (item === undefined) throw new PermanentJobError(`media item ${itemId} does not exist`);
   if (item.state !== 'pending') return; // done by an earlier run
 

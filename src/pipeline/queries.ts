@@ -64,15 +64,15 @@ export interface NewItem {
 }
 
 /**
- * Adds a fetched page's items and returns their ids. Called in the
- * transaction that moves the case out of `pending`, so the items are new:
- * a run that died before the commit left none behind.
+ * Adds a fetched page's items and returns them with their ids, in id
+ * order. Called in the transaction that moves the case out of `pending`,
+ * so the items are new: a run that died before the commit left none behind.
  */
 export async function insertItems(
   trx: Transaction<Database>,
   caseId: number,
   items: readonly NewItem[],
-): Promise<number[]> {
+): Promise<Array<{ readonly id: number; readonly item: NewItem }>> {
   if (items.length === 0) return [];
   const rows = await trx
     .insertInto('media_item')
@@ -87,9 +87,12 @@ export async function insertItems(
       })),
     )
     .onConflict((oc) => oc.columns(['case_id', 'url']).doNothing())
-    .returning('id')
+    .returning(['id', 'url'])
     .execute();
-  return rows.map((row) => row.id).sort((a, b) => a - b);
+  const byUrl = new Map(items.map((item) => [item.url, item]));
+  return rows
+    .map((row) => ({ id: row.id, item: byUrl.get(row.url) as NewItem }))
+    .sort((a, b) => a.id - b.id);
 }
 
 export interface ItemToProcess {

@@ -9,10 +9,11 @@ import { hashBytes } from '../hash/file/hash-file.js';
 import { startJobRunner } from '../jobs/index.js';
 import type { AnyJobDefinition, JobPayloads, JobQueue, JobRunner } from '../jobs/index.js';
 import type { Logger } from '../log.js';
-import { openMediaStore } from '../store/blob-store.js';
+import { openMediaStore, requireMediaKey } from '../store/blob-store.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { Database } from '../store/database.js';
 import { bankSourceFor } from './bank-source.js';
+import { ThreadedBlobStore } from './blob-thread.js';
 import type { BankSource } from './bank-source.js';
 import type { MediaHasher, PipelineDeps } from './deps.js';
 import { fetchCaseJob } from './fetch-case.job.js';
@@ -81,9 +82,14 @@ function hashOptions(config: Config) {
   };
 }
 
-/** Threads for hashing: TAKEDOWN_HASH_THREADS, or all cores but the event loop's (at least one). */
+/**
+ * Threads for hashing: TAKEDOWN_HASH_THREADS, or one per core. The event
+ * loop's share of a report is small and mostly waiting (database, fetches),
+ * so a thread per core keeps every core busy; with one core fewer, a
+ * 2-core machine hashed on one.
+ */
 function hashThreads(config: Config): number {
-  return config.hashThreads ?? Math.max(1, availableParallelism() - 1);
+  return config.hashThreads ?? Math.max(1, availableParallelism());
 }
 
 /** Every job of the pipeline, bound to `deps`, and the analyst side's own-bank feed. */
@@ -96,10 +102,25 @@ export function startPipeline(options: PipelineOptions): Pipeline {
   const banks = options.banks ?? bankSourceFor(db, config, logger);
   const threads = options.hash === undefined ? hashThreads(config) : 0;
   let pool: MediaHashPool | undefined;
+  let blobs: ThreadedBlobStore | undefined;
   let deps: PipelineDeps;
   try {
     pool = threads > 0 ? new MediaHashPool(threads, hashOptions(config)) : undefined;
-    deps = pipelineDeps({ ...options, banks, hash: options.hash ?? pool?.hasher() });
+    // The configured store writes on a thread of its own, as media is hashed
+    // on threads (tests give their own store, or hash on the event loop).
+    if (options.blobs === undefined && threads > 0)
+      blobs = new ThreadedBlobStore(
+        // Throws, naming TAKEDOWN_MEDIA_KEY, when it is not set: refuse to start.
+        openMediaStore(config, 'the report pipeline'),
+        config.mediaDir,
+        requireMediaKey(config, 'the report pipeline'),
+      );
+    deps = pipelineDeps({
+      ...options,
+      banks,
+      hash: options.hash ?? pool?.hasher(),
+      blobs: options.blobs ?? blobs,
+    });
   } catch (error) {
     void pool?.close();
     void banks.stop();
@@ -139,6 +160,7 @@ export function startPipeline(options: PipelineOptions): Pipeline {
       await ready.catch(() => undefined);
       await runner?.stop(graceMs);
       await pool?.close();
+      await blobs?.close();
     },
   };
 }

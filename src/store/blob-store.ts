@@ -1,5 +1,14 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  promises as fs,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Config, MediaKey } from '../config.js';
 import { TakedownError } from '../errors.js';
@@ -67,6 +76,34 @@ export class FolderBlobStore implements BlobStore {
       await fs.rename(temporary, file);
     } catch (error) {
       await fs.rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * `put` without the event loop: for a worker thread whose only work is
+   * writing blobs (src/pipeline/blob-thread.ts), where blocking costs
+   * nothing and the file promises' round trips through the thread pool do.
+   */
+  putSync(key: string, bytes: Uint8Array): void {
+    const file = this.#path(key);
+    const folder = path.dirname(file);
+    if (!this.#made.has(folder)) {
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      this.#made.add(folder);
+    }
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const fd = openSync(temporary, 'w', 0o600);
+    try {
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temporary, file);
+    } catch (error) {
+      rmSync(temporary, { force: true });
       throw error;
     }
   }

@@ -77,6 +77,81 @@ describeEachDatabase('job runner', (t) => {
     expect(states.map((s) => s.key)).toEqual([`state-${parent}-1`]);
   });
 
+  it('runs follow-up jobs enqueued here at once, leased to itself; unstarted ones run once their leases expire', async () => {
+    const parent = jobName('parent-here');
+    const child = jobName('child-here');
+    const ran: Array<{ n: number; adopted: boolean; attempt: number; worker: string | null }> = [];
+    const runner = testRunner(
+      t.db,
+      queue,
+      [
+        defineJob<TestJobs>({
+          name: parent,
+          handler: async ({ n }, helpers) => {
+            const here = await helpers.db.transaction().execute(async (trx) => {
+              const jobs = await helpers.enqueueHere(trx, child, [
+                { payload: { n: n * 10 + 1 }, key: `${child}-${n}-a` },
+                { payload: { n: n * 10 + 2 }, key: `${child}-${n}-b` },
+                // A key that is live already adds nothing.
+                { payload: { n: n * 10 + 3 }, key: `${child}-held` },
+              ]);
+              if (n === 2) throw new PermanentJobError('rolled back on purpose');
+              return jobs;
+            });
+            expect(here.ids).toHaveLength(2);
+            // Leased to this worker in the same commit, not yet run.
+            const rows = await helpers.db
+              .selectFrom('job')
+              .select(['state', 'attempts', 'locked_by'])
+              .where('id', 'in', [...here.ids])
+              .execute();
+            expect(rows.map((r) => [r.state, r.attempts])).toEqual([
+              ['running', 1],
+              ['running', 1],
+            ]);
+            // n = 3 never starts them: the worker "died" after the commit.
+            if (n !== 3) here.start();
+          },
+        }),
+        defineJob<TestJobs>({
+          name: child,
+          handler: async ({ n }, helpers) =>
+            void ran.push({
+              n,
+              adopted: helpers.adopted,
+              attempt: helpers.job.attempt,
+              worker: (
+                await helpers.db
+                  .selectFrom('job')
+                  .select('locked_by')
+                  .where('id', '=', helpers.job.id)
+                  .executeTakeFirstOrThrow()
+              ).locked_by,
+            }),
+        }),
+      ],
+      { leaseMs: 600 },
+    );
+    await queue.enqueue(t.db, child, { n: 99 }, { key: `${child}-held`, delayMs: 60_000 });
+    await queue.enqueue(t.db, parent, { n: 1 });
+    await eventually(() => (ran.length === 2 ? true : undefined));
+    expect(ran.sort((a, b) => a.n - b.n)).toEqual([
+      { n: 11, adopted: true, attempt: 1, worker: runner.workerId },
+      { n: 12, adopted: true, attempt: 1, worker: runner.workerId },
+    ]);
+    await queue.enqueue(t.db, parent, { n: 2 }); // rolled back: no children
+    await queue.enqueue(t.db, parent, { n: 3 });
+    await eventually(() => (ran.length === 4 ? true : undefined));
+    expect(ran.slice(2).sort((a, b) => a.n - b.n)).toMatchObject([
+      { n: 31, adopted: false, attempt: 2 },
+      { n: 32, adopted: false, attempt: 2 },
+    ]);
+    await eventually(async () =>
+      (await listJobs(t.db, { name: child, state: 'all' })).length === 1 ? true : undefined,
+    );
+    expect(ran.some((r) => r.n === 21 || r.n === 22)).toBe(false);
+  });
+
   it('starts a new job within about 100 ms on an idle worker', async () => {
     const name = jobName('latency');
     const started: number[] = [];
