@@ -84,6 +84,9 @@ interface Result {
   readonly reports: number;
   readonly rejected: Record<string, number>;
   readonly submitSeconds: number;
+  /** How long POST /v1/reports took to answer, p50 and p99 (ms). */
+  readonly intakeP50: number;
+  readonly intakeP99: number;
   readonly throughput: number;
   readonly p50: number;
   readonly p99: number;
@@ -195,8 +198,15 @@ async function seedBank(db: Kysely<Database>, manifest: SiteManifest): Promise<v
   if (result.kind !== 'imported') throw new Error('bank import failed');
 }
 
-async function submitAll(base: string, port: number, o: Options): Promise<Record<string, number>> {
+/** What the submitter saw: answers by status, and how long each report's POST took (ms). */
+interface Submitted {
+  readonly statuses: Record<string, number>;
+  readonly intakeMs: number[];
+}
+
+async function submitAll(base: string, port: number, o: Options): Promise<Submitted> {
   const statuses: Record<string, number> = {};
+  const intakeMs: number[] = [];
   let inFlight = 0;
   const started = performance.now();
   const sends: Array<Promise<void>> = [];
@@ -209,6 +219,7 @@ async function submitAll(base: string, port: number, o: Options): Promise<Record
     while (inFlight >= 256) await sleep(1);
     inFlight += 1;
     const url = `http://${pageHost(n)}:${port}/p/${n}`;
+    const sent = performance.now();
     sends.push(
       fetch(`${base}/v1/reports`, {
         method: 'POST',
@@ -217,6 +228,7 @@ async function submitAll(base: string, port: number, o: Options): Promise<Record
       })
         .then(async (res) => {
           await res.arrayBuffer();
+          intakeMs.push(performance.now() - sent);
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         })
         .catch(() => {
@@ -226,7 +238,13 @@ async function submitAll(base: string, port: number, o: Options): Promise<Record
     );
   }
   await Promise.all(sends);
-  return statuses;
+  return { statuses, intakeMs };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 async function settled(db: Kysely<Database>, total: number, timeoutMs: number): Promise<void> {
@@ -346,7 +364,8 @@ async function runOne(
       `${kind}: submitting ${o.pages} reports${o.rate > 0 ? ` at ${o.rate}/s` : ' as fast as possible'}`,
     );
     const started = performance.now();
-    const statuses = await submitAll(base, sitePort, o);
+    const { statuses, intakeMs } = await submitAll(base, sitePort, o);
+    intakeMs.sort((a, b) => a - b);
     const submitSeconds = (performance.now() - started) / 1000;
     const accepted = statuses['202'] ?? 0;
     await settled(db, accepted, 30 * 60_000);
@@ -379,6 +398,8 @@ async function runOne(
       reports: accepted,
       rejected,
       submitSeconds,
+      intakeP50: percentile(intakeMs, 0.5),
+      intakeP99: percentile(intakeMs, 0.99),
       ...measured,
       nodeCpuSeconds: cpu,
       pgCpuSeconds: pgCpu,
@@ -443,12 +464,12 @@ async function main(): Promise<void> {
   const f = (n: number, digits = 0) =>
     n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   process.stdout.write(
-    `\n| database | processes | reports | submitted at (reports/s) | done (reports/s) | p50 latency | p99 latency | max | items classified / queued / unavailable | known images missed / false matches | CPU ms per report: Takedown + PostgreSQL backends | PostgreSQL transactions per report | load avg before → after |\n` +
-      `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |\n` +
+    `\n| database | processes | reports | submitted at (reports/s) | intake answer p50 / p99 | done (reports/s) | p50 latency | p99 latency | max | items classified / queued / unavailable | known images missed / false matches | CPU ms per report: Takedown + PostgreSQL backends | PostgreSQL transactions per report | load avg before → after |\n` +
+      `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |\n` +
       results
         .map(
           (r) =>
-            `| ${r.database} | ${r.processes} | ${f(r.reports)}${Object.keys(r.rejected).length ? ` (refused: ${JSON.stringify(r.rejected)})` : ''} | ${f(r.reports / r.submitSeconds, 1)} | **${f(r.throughput, 1)}** | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.items.classified ?? 0)} / ${f(r.items.queued ?? 0)} / ${f(r.items.unavailable ?? 0)} (expected known: ${f(r.expectedKnown)}) | ${r.falseNegatives} / ${r.falsePositives} | ${f((r.nodeCpuSeconds * 1000) / r.reports, 1)}${r.pgCpuSeconds === undefined ? '' : ` + ${f((r.pgCpuSeconds * 1000) / r.reports, 1)}`} | ${r.pgTransactions === undefined ? '–' : f(r.pgTransactions / r.reports, 1)} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
+            `| ${r.database} | ${r.processes} | ${f(r.reports)}${Object.keys(r.rejected).length ? ` (refused: ${JSON.stringify(r.rejected)})` : ''} | ${f(r.reports / r.submitSeconds, 1)} | ${f(r.intakeP50)} / ${f(r.intakeP99)} ms | **${f(r.throughput, 1)}** | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.items.classified ?? 0)} / ${f(r.items.queued ?? 0)} / ${f(r.items.unavailable ?? 0)} (expected known: ${f(r.expectedKnown)}) | ${r.falseNegatives} / ${r.falsePositives} | ${f((r.nodeCpuSeconds * 1000) / r.reports, 1)}${r.pgCpuSeconds === undefined ? '' : ` + ${f((r.pgCpuSeconds * 1000) / r.reports, 1)}`} | ${r.pgTransactions === undefined ? '–' : f(r.pgTransactions / r.reports, 1)} | ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)} |`,
         )
         .join('\n') +
       '\n',

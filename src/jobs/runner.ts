@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/database.js';
+import { inBackground } from '../store/priority.js';
 import { Batcher } from './batcher.js';
 import { withDbRetry } from './db-retry.js';
 import { Wakeup } from './wakeup.js';
@@ -285,10 +286,12 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
     }
   }
 
-  const timers = [
+  // Everything the runner starts is background work: on the embedded
+  // database, requests' queries go first (store/priority.ts).
+  const timers = inBackground(() => [
     setInterval(() => void heartbeat(), Math.max(100, Math.floor(leaseMs / 3))),
     setInterval(() => void expire(), Math.max(250, Math.floor(leaseMs / 2))),
-  ];
+  ]);
 
   async function loop(): Promise<void> {
     let pause = MIN_PAUSE_MS;
@@ -332,7 +335,7 @@ export function startJobRunner<P extends PayloadMap = JobPayloads>(
     }
   }
 
-  const looping = loop().catch((error: unknown) => {
+  const looping = inBackground(loop).catch((error: unknown) => {
     logger.fatal({ err: error }, 'the job runner stopped unexpectedly');
   });
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defineJob, listJobs, PermanentJobError } from '../../src/jobs/index.js';
 import type { JobInfo } from '../../src/jobs/index.js';
 import { claimJobs } from '../../src/jobs/queries.js';
+import { isBackground } from '../../src/store/priority.js';
 import { describeEachDatabase } from '../support/db.js';
 import {
   eventually,
@@ -41,6 +42,24 @@ describeEachDatabase('job runner', (t) => {
     ]);
     await eventually(async () => ((await jobRow(id)) === undefined ? true : undefined));
     expect(runner.stats).toMatchObject({ completed: 1, failed: 0, dead: 0, lost: 0 });
+  });
+
+  it('runs handlers as background work, so requests go first on the embedded database', async () => {
+    const name = jobName('background');
+    const seen: boolean[] = [];
+    testRunner(t.db, queue, [
+      defineJob<TestJobs>({
+        name,
+        handler: async () => {
+          await sleep(1);
+          seen.push(isBackground());
+        },
+      }),
+    ]);
+    await queue.enqueue(t.db, name, { n: 1 });
+    await eventually(() => (seen.length > 0 ? true : undefined));
+    expect(seen).toEqual([true]);
+    expect(isBackground()).toBe(false);
   });
 
   it('enqueues follow-up jobs in the handler transaction: both commit, or neither', async () => {

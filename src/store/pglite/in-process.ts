@@ -7,6 +7,7 @@ import type { Logger } from '../../log.js';
 import type { Database } from '../database.js';
 import { kyselyLog } from '../query-log.js';
 import { PG_TYPES } from '../pg-types.js';
+import { isBackground } from '../priority.js';
 import type { SessionLock } from './session-lock.js';
 
 /**
@@ -83,7 +84,7 @@ class SessionPool implements PostgresPool {
         'waiting more than 5 s for the embedded database: a long transaction holds it (or code queries `db` inside a transaction instead of `trx`, which deadlocks on PGlite)',
       );
     }, SLOW_TURN_WARNING_MS);
-    await this.lock.acquire(who);
+    await this.lock.acquire(who, isBackground());
     clearTimeout(slow);
     let client: pg.Client;
     try {

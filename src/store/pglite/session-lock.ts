@@ -4,20 +4,37 @@
  * whole transaction, or one extended-protocol query up to its Sync. While one
  * session has its turn nobody else's message reaches the backend, so nobody
  * runs inside someone else's transaction or overwrites their unnamed
- * statement. First come, first served.
+ * statement.
+ *
+ * Waiting turns are served first come, first served, except that
+ * foreground turns (a request, a command) go before background ones (job
+ * runners, see store/priority.ts): a report's intake should not queue
+ * behind the pipeline's statements. So that the pipeline still moves while
+ * requests keep coming, a waiting background turn gets every
+ * BACKGROUND_EVERY-th turn.
  */
+export const BACKGROUND_EVERY = 4;
+
+interface Waiter {
+  readonly who: string;
+  readonly grant: () => void;
+}
+
 export class SessionLock {
   #holder: string | undefined;
-  readonly #waiters: Array<{ who: string; grant: () => void }> = [];
+  readonly #foreground: Waiter[] = [];
+  readonly #background: Waiter[] = [];
+  /** Foreground turns granted in a row while background ones waited. */
+  #streak = 0;
 
   /** Resolves when `who` holds the lock. */
-  acquire(who: string): Promise<void> {
+  acquire(who: string, background = false): Promise<void> {
     if (this.#holder === undefined) {
       this.#holder = who;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      this.#waiters.push({
+      (background ? this.#background : this.#foreground).push({
         who,
         grant: () => {
           this.#holder = who;
@@ -32,7 +49,17 @@ export class SessionLock {
       throw new Error(`session lock released by ${who} but held by ${String(this.#holder)}`);
     }
     this.#holder = undefined;
-    this.#waiters.shift()?.grant();
+    this.#next()?.grant();
+  }
+
+  #next(): Waiter | undefined {
+    const backgroundDue = this.#streak >= BACKGROUND_EVERY - 1;
+    if (this.#foreground.length > 0 && !(backgroundDue && this.#background.length > 0)) {
+      if (this.#background.length > 0) this.#streak += 1;
+      return this.#foreground.shift();
+    }
+    this.#streak = 0;
+    return this.#background.shift();
   }
 
   get holder(): string | undefined {
@@ -40,6 +67,6 @@ export class SessionLock {
   }
 
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#foreground.length + this.#background.length;
   }
 }
