@@ -14,8 +14,10 @@
  * ceiling (`--no-alone` skips it). `--profile <dir>` writes a V8 CPU profile
  * of the server there (`node --cpu-prof`) when it stops.
  *
- * The load generator runs in this process, on the same 2 cores as the
- * server: its CPU is reported beside the server's.
+ * The load generator runs on the same 2 cores as the server: autocannon in
+ * this process, or with `--load wrk` Debian's wrk (`apt-get install wrk`),
+ * which needs a fraction of the CPU per request. Its CPU is reported
+ * beside the server's.
  */
 import autocannon from 'autocannon';
 import type { Result } from 'autocannon';
@@ -45,6 +47,9 @@ const CASES = new Set(arg('--cases', 'single,pdq,sha256').split(','));
 const PROFILE = process.argv.includes('--profile') ? path.resolve(arg('--profile', '')) : undefined;
 const ALONE = !process.argv.includes('--no-alone');
 const MATCH_RATE = Number(arg('--match-rate', '0.5'));
+/** --load wrk: Debian's `wrk` (C, a fraction of autocannon's CPU per request) as the load generator. */
+const LOAD = arg('--load', 'autocannon');
+if (LOAD !== 'autocannon' && LOAD !== 'wrk') throw new Error('--load must be autocannon or wrk');
 if (!(MATCH_RATE >= 0 && MATCH_RATE <= 1)) throw new Error('--match-rate must be from 0 to 1');
 /** Whether the i-th query should be one that matches: evenly spread, MATCH_RATE of them. */
 const planted = (i: number) => Math.floor((i + 1) * MATCH_RATE) > Math.floor(i * MATCH_RATE);
@@ -181,13 +186,32 @@ async function startServer(
   };
 }
 
+/** What one run of the load generator saw. */
+interface Load {
+  requestsPerS: number;
+  total: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+}
+
 interface Measured {
   name: string;
   connections: number;
-  result: Result;
+  result: Load;
   serverCpuS: number;
   benchCpuS: number;
   hashesPerRequest: number;
+}
+
+function fromAutocannon(r: Result): Load {
+  return {
+    requestsPerS: r.requests.average,
+    total: r.requests.total,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    failed: r.errors + r.non2xx,
+  };
 }
 
 async function fire(
@@ -207,6 +231,20 @@ async function fire(
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     requests: bodies.map((body) => ({ method: 'POST', body })),
   };
+  if (LOAD === 'wrk') {
+    const script = wrkScript(key, bodies);
+    await runWrk(script, options.url, connections, 2); // warm-up: JIT, connections
+    const server = cpuOf(pid);
+    const { load, cpuS } = await runWrk(script, options.url, connections, DURATION);
+    return {
+      name,
+      connections,
+      result: load,
+      serverCpuS: cpuOf(pid) - server,
+      benchCpuS: cpuS,
+      hashesPerRequest,
+    };
+  }
   await autocannon({ ...options, duration: 2 }); // warm-up: JIT, connections
   const server = cpuOf(pid);
   const bench = process.cpuUsage();
@@ -215,10 +253,75 @@ async function fire(
   return {
     name,
     connections,
-    result,
+    result: fromAutocannon(result),
     serverCpuS: cpuOf(pid) - server,
     benchCpuS: (used.user + used.system) / 1e6,
     hashesPerRequest,
+  };
+}
+
+/** A Lua script for wrk that posts `bodies` in turn with the key. */
+function wrkScript(key: string, bodies: readonly string[]): string {
+  const file = path.join(DIR, `wrk-${process.pid}.lua`);
+  const quoted = bodies.map((body) => JSON.stringify(body)).join(',\n');
+  writeFileSync(
+    file,
+    `local bodies = {\n${quoted}\n}\nlocal i = 0\nwrk.method = "POST"\n` +
+      `wrk.headers["Content-Type"] = "application/json"\n` +
+      `wrk.headers["Authorization"] = "Bearer ${key}"\n` +
+      `request = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n`,
+  );
+  return file;
+}
+
+/** Runs wrk (one thread) under /usr/bin/time, for its own CPU; parses its report. */
+async function runWrk(
+  script: string,
+  url: string,
+  connections: number,
+  seconds: number,
+): Promise<{ load: Load; cpuS: number }> {
+  const args = [
+    '-f',
+    'cpu %U %S',
+    'wrk',
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    '-s',
+    script,
+    url,
+  ];
+  const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`wrk failed (${code}): ${err || out}`);
+  const ms = (text: string | undefined): number => {
+    const m = /([\d.]+)(us|ms|s)/.exec(text ?? '');
+    if (m === null) return NaN;
+    return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+  };
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(err);
+  return {
+    load: {
+      requestsPerS: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+      total: Number(/(\d+) requests in/.exec(out)?.[1]),
+      p50Ms: ms(/ 50%\s+(\S+)/.exec(out)?.[1]),
+      p99Ms: ms(/ 99%\s+(\S+)/.exec(out)?.[1]),
+      failed:
+        Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+        Number(
+          /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+            .exec(out)
+            ?.slice(1)
+            .reduce((a, b) => a + Number(b), 0) ?? 0,
+        ),
+    },
+    cpuS: cpu === null ? NaN : Number(cpu[1]) + Number(cpu[2]),
   };
 }
 
@@ -313,13 +416,13 @@ console.log(
     `(load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end)\n`,
 );
 console.log(
-  '| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | server CPU ms per request | autocannon CPU s |',
+  `| requests | connections | requests/s | hashes/s | p50 ms | p99 ms | errors + non-2xx | server CPU s | server CPU ms per request | ${LOAD} CPU s |`,
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const m of measured) {
   const r = m.result;
   console.log(
-    `| ${m.name} | ${m.connections} | ${n(r.requests.average)} | ${n(r.requests.average * m.hashesPerRequest)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.non2xx} | ${n(m.serverCpuS, 1)} | ${n((m.serverCpuS * 1000) / r.requests.total, 3)} | ${n(m.benchCpuS, 1)} |`,
+    `| ${m.name} | ${m.connections} | ${n(r.requestsPerS)} | ${n(r.requestsPerS * m.hashesPerRequest)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${r.failed} | ${n(m.serverCpuS, 1)} | ${n((m.serverCpuS * 1000) / r.total, 3)} | ${n(m.benchCpuS, 1)} |`,
   );
 }
 if (alone !== undefined) {
