@@ -34,6 +34,8 @@ export class ThreadedBlobStore implements BlobStore {
   readonly #data: BlobThreadData;
   readonly #url: URL;
   readonly #waiting = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  /** Writes not answered yet: `close` lets them finish, their jobs wait for them. */
+  readonly #pending = new Set<Promise<void>>();
   #worker: Worker | undefined;
   #next = 0;
   #closed = false;
@@ -55,10 +57,14 @@ export class ThreadedBlobStore implements BlobStore {
     if (this.#closed) return Promise.reject(new Error('the media store is closed'));
     const worker = this.#thread();
     const id = this.#next++;
-    return new Promise((resolve, reject) => {
+    const written = new Promise<void>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       worker.postMessage({ id, key, bytes } satisfies BlobPut);
     });
+    this.#pending.add(written);
+    const forget = () => void this.#pending.delete(written);
+    written.then(forget, forget);
+    return written;
   }
 
   get(key: string): Promise<Uint8Array | undefined> {
@@ -71,8 +77,7 @@ export class ThreadedBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.#closed = true;
-    // Writes in progress finish: their jobs are waiting for them.
-    while (this.#waiting.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.allSettled([...this.#pending]);
     await this.#worker?.terminate();
   }
 

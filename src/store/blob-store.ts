@@ -56,15 +56,24 @@ export class FolderBlobStore implements BlobStore {
     return path.join(this.#dir, key);
   }
 
-  async put(key: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Where `key` goes, the name it is first written under (written aside,
+   * flushed, then renamed over: a crash leaves the old blob or the new one),
+   * and its folder when that is not made yet.
+   */
+  #target(key: string): { file: string; temporary: string; newFolder?: string } {
     const file = this.#path(key);
     const folder = path.dirname(file);
-    if (!this.#made.has(folder)) {
-      await fs.mkdir(folder, { recursive: true, mode: 0o700 });
-      this.#made.add(folder);
-    }
-    // Written aside, flushed, then renamed over: a crash leaves the old blob or the new one.
     const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    return this.#made.has(folder) ? { file, temporary } : { file, temporary, newFolder: folder };
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    const { file, temporary, newFolder } = this.#target(key);
+    if (newFolder !== undefined) {
+      await fs.mkdir(newFolder, { recursive: true, mode: 0o700 });
+      this.#made.add(newFolder);
+    }
     const handle = await fs.open(temporary, 'w', 0o600);
     try {
       await handle.writeFile(bytes);
@@ -86,13 +95,11 @@ export class FolderBlobStore implements BlobStore {
    * nothing and the file promises' round trips through the thread pool do.
    */
   putSync(key: string, bytes: Uint8Array): void {
-    const file = this.#path(key);
-    const folder = path.dirname(file);
-    if (!this.#made.has(folder)) {
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      this.#made.add(folder);
+    const { file, temporary, newFolder } = this.#target(key);
+    if (newFolder !== undefined) {
+      mkdirSync(newFolder, { recursive: true, mode: 0o700 });
+      this.#made.add(newFolder);
     }
-    const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const fd = openSync(temporary, 'w', 0o600);
     try {
       for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
