@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageSet } from '../../../test/support/image-files.js';
 import { writeImageSet } from '../../../test/support/image-files.js';
@@ -28,9 +29,20 @@ describe('readImageHeader', () => {
         width: meta.width,
         height: meta.height,
         cmyk: false,
+        grey: meta.space === 'b-w' && meta.depth === 'uchar',
       });
     },
   );
+
+  it('tells 8-bit grey, which libvips loads as it is, from 16-bit grey', async () => {
+    const png = await readFile(set.files.png);
+    const grey = (image: Sharp) => image.toColourspace('b-w');
+    const header = async (image: Sharp) => readImageHeader(await image.toBuffer());
+    expect(await header(grey(sharp(png)).png())).toMatchObject({ grey: true });
+    expect(await header(grey(sharp(png)).ensureAlpha().png())).toMatchObject({ grey: true });
+    expect(await header(grey(sharp(png)).jpeg())).toMatchObject({ grey: true });
+    expect(await header(sharp(png).toColourspace('grey16').png())).toMatchObject({ grey: false });
+  });
 
   it('recognises a CMYK JPEG', async () => {
     expect(readImageHeader(await readFile(set.files['jpeg-cmyk']))).toMatchObject({ cmyk: true });

@@ -10,6 +10,11 @@ export interface ImageHeader {
   readonly height: number;
   /** Four colour components: CMYK or YCCK, which need the plain CMYK conversion. */
   readonly cmyk: boolean;
+  /**
+   * One colour channel of at most 8 bits, with or without alpha: libvips
+   * loads it as 8-bit grey, which the hash takes as it is.
+   */
+  readonly grey: boolean;
 }
 
 /** The header of a JPEG or PNG, or undefined for anything else or anything unusual. */
@@ -30,9 +35,19 @@ const u32 = (b: Uint8Array, at: number) =>
   ((b[at] << 24) | (b[at + 1] << 16) | u16(b, at + 2)) >>> 0;
 
 function pngHeader(bytes: Uint8Array): ImageHeader | undefined {
-  // The first chunk must be IHDR: width and height, big-endian.
+  // The first chunk must be IHDR: width and height, big-endian, then bit
+  // depth and colour type (0 grey, 4 grey + alpha).
   if (String.fromCharCode(bytes[12], bytes[13], bytes[14], bytes[15]) !== 'IHDR') return undefined;
-  return checked({ format: 'png', width: u32(bytes, 16), height: u32(bytes, 20), cmyk: false });
+  const depth = bytes[24];
+  const type = bytes[25];
+  const grey = (type === 0 || type === 4) && depth <= 8;
+  return checked({
+    format: 'png',
+    width: u32(bytes, 16),
+    height: u32(bytes, 20),
+    cmyk: false,
+    grey,
+  });
 }
 
 /**
@@ -58,13 +73,20 @@ function jpegHeader(bytes: Uint8Array): ImageHeader | undefined {
     const isFrame = marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker);
     if (isFrame) {
       if (at + 10 > bytes.length) return undefined;
+      const precision = bytes[at + 4];
       const height = u16(bytes, at + 5);
       const width = u16(bytes, at + 7);
       const components = bytes[at + 9];
       // A height of 0 is announced later (DNL); leave that rarity to libvips.
       if (height === 0 || (components !== 1 && components !== 3 && components !== 4))
         return undefined;
-      return checked({ format: 'jpeg', width, height, cmyk: components === 4 });
+      return checked({
+        format: 'jpeg',
+        width,
+        height,
+        cmyk: components === 4,
+        grey: components === 1 && precision === 8,
+      });
     }
     if (marker === 0xda || marker === 0xd9) return undefined; // scan or end before any frame
     at += 2 + length;
