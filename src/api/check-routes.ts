@@ -10,6 +10,7 @@ import { hashCheckFor } from '../check/service.js';
 import { TakedownError } from '../errors.js';
 import { hashBytes } from '../hash/file/hash-file.js';
 import { pdqHexToWords } from '../hash/pdq-hash.js';
+import type { PdqIndex } from '../match/index.js';
 import { secureRoute } from './access.js';
 import {
   CheckRequestSchema,
@@ -103,11 +104,13 @@ export const checkRoutes: RouteModule = {
         via: 'hashes' as const,
         now: deps.clock.now(),
       };
-      // Large PDQ batches go to worker threads (every core; this thread stays on HTTP).
+      // PDQ searches go to worker threads (every core; this thread stays on
+      // HTTP) when the batch or the bank is large.
       const threads = service.threads;
+      const pdqIndexes = matcher.parts().pdq;
       let outcome;
-      if (threads.wants(countPdq(prepared))) {
-        threads.prune(matcher.parts().pdq.values());
+      if (threads.wants(countPdq(prepared), pdqEntries(pdqIndexes))) {
+        threads.prune(pdqIndexes.values());
         outcome = await checkHashesWith(matcher, prepared, options, threads.search);
       } else {
         outcome = checkHashes(matcher, prepared, options);
@@ -235,6 +238,12 @@ export function checkResponseJson(results: readonly CheckResult[]): string {
 function countPdq(prepared: readonly PreparedHash[]): number {
   let n = 0;
   for (const hash of prepared) if (hash.type === 'pdq') n++;
+  return n;
+}
+
+function pdqEntries(indexes: ReadonlyMap<number, PdqIndex>): number {
+  let n = 0;
+  for (const index of indexes.values()) n += index.size;
   return n;
 }
 

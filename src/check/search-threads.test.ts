@@ -83,5 +83,77 @@ describe('SearchThreads', () => {
     // Small batches stay in this thread; answers are the same either way.
     expect(threads.wants(9)).toBe(false);
     expect(threads.wants(10)).toBe(true);
+    expect(threads.wants(0, 10_000)).toBe(false);
+  });
+
+  it('gathers small batches against a large bank and answers each exactly', async () => {
+    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run "npm run build" first.`);
+    const gathering = new SearchThreads({
+      logger: createLogger('silent'),
+      threads: 2,
+      minBatch: 10,
+      minEntries: 5_000,
+      workerUrl: pathToFileURL(WORKER),
+    });
+    try {
+      const n = 6_000;
+      const codes = randomCodes(n, next);
+      const m = new BankMatcher();
+      m.setBank(bank(1, 31));
+      m.addEntries(
+        Array.from({ length: n }, (_, i) => ({
+          id: i + 1,
+          bankId: 1,
+          type: 'pdq' as const,
+          value: bytesOf(codes.subarray(i * 8, i * 8 + 8)),
+        })),
+      );
+      expect(gathering.wants(1, n)).toBe(true);
+      expect(gathering.wants(1, 4_999)).toBe(false);
+      // As concurrent requests would: one or two hashes each, half of them near a stored one.
+      const asks: MatchQuery[][] = Array.from({ length: 40 }, (_, i) => {
+        const q = codes.slice(((i * 97) % n) * 8, ((i * 97) % n) * 8 + 8);
+        flipBits(q, 1 + (i % 30), next);
+        const near: MatchQuery = { type: 'pdq', words: [q] };
+        const far: MatchQuery = { type: 'pdq', words: [randomCodes(1, next)] };
+        return i % 3 === 0 ? [near, far] : [i % 2 ? near : far];
+      });
+      const strip = (hits: ReturnType<BankMatcher['match']>) =>
+        hits.map((list) => list.map((h) => [h.bank.id, h.entryId, h.distance]));
+      const expected = asks.map((ask) => strip(m.match(ask)));
+      expect(expected.flat().filter((h) => h.length > 0).length).toBeGreaterThan(15);
+      gathering.prune(m.parts().pdq.values());
+      // The first search starts the pool and is answered in this thread meanwhile.
+      await m.matchWith(asks[0], undefined, gathering.search);
+      for (let i = 0; i < 250 && gathering.running === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(gathering.running).toBe(1);
+      const answers = await Promise.all(
+        asks.map((ask) => m.matchWith(ask, undefined, gathering.search)),
+      );
+      expect(answers.map(strip)).toEqual(expected);
+      // All 40 asks (54 hashes) arrived in one turn of the event loop: they
+      // leave together, one share per thread.
+      expect(gathering.sent).toEqual({ batches: 2, queries: 54 });
+      // A radius of their own travels separately, with the same answers.
+      const [a, b] = await Promise.all([
+        m.matchWith(asks[1], 40, gathering.search),
+        m.matchWith(asks[2], undefined, gathering.search),
+      ]);
+      expect([strip(a), strip(b)]).toEqual([strip(m.match(asks[1], 40)), expected[2]]);
+      expect(gathering.sent.batches).toBe(4);
+      // While a large batch is out, small ones are answered here, not queued behind it.
+      const large = asks.flat().concat(asks.flat());
+      const [big, small] = await Promise.all([
+        m.matchWith(large, undefined, gathering.search),
+        m.matchWith(asks[3], undefined, gathering.search),
+      ]);
+      expect(strip(big)).toEqual(strip(m.match(large)));
+      expect(strip(small)).toEqual(expected[3]);
+      expect(gathering.sent).toEqual({ batches: 5, queries: 54 + 2 + 108 });
+    } finally {
+      await gathering.close();
+    }
   });
 });
