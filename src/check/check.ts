@@ -1,5 +1,5 @@
 import { TakedownError } from '../errors.js';
-import { pdqHexToWords } from '../hash/pdq-hash.js';
+import { canonicalPdqHexToWords, pdqHexToWords } from '../hash/pdq-hash.js';
 import { PDQ_MIN_RELIABLE_QUALITY } from '../hash/pdq.js';
 import type { SignalType } from '../hash/signal.js';
 import { isTakedownError } from '../errors.js';
@@ -67,7 +67,7 @@ export function prepareHashes(hashes: readonly HashToCheck[]): PreparedHash[] {
     if (isCanonicalHex(hash.value, SIGNAL_HEX_LENGTH[type])) {
       const value = hash.value;
       const query: MatchQuery =
-        type === 'pdq' ? { type, words: [canonicalPdqWords(value)] } : { type, value };
+        type === 'pdq' ? { type, words: [canonicalPdqHexToWords(value)] } : { type, value };
       prepared[index] = { type, value, quality: hash.quality, query };
       continue;
     }
@@ -99,13 +99,6 @@ function isCanonicalHex(value: string, length: number): boolean {
     if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
   return true;
-}
-
-/** `pdqHexToWords` of a value `isCanonicalHex` accepted. */
-function canonicalPdqWords(value: string): Uint32Array {
-  const words = new Uint32Array(8);
-  for (let w = 0; w < 8; w++) words[w] = Number.parseInt(value.slice(w * 8, w * 8 + 8), 16);
-  return words;
 }
 
 /** Who asked, for the match records. */

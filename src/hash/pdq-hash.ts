@@ -32,7 +32,18 @@ export function pdqHexToWords(
   out: Uint32Array = new Uint32Array(8),
   offset = 0,
 ): Uint32Array {
-  const hex = parsePdqHex(value);
+  return canonicalPdqHexToWords(parsePdqHex(value), out, offset);
+}
+
+/**
+ * `pdqHexToWords` for a value already known to be 64 lowercase hex digits
+ * (parsed before, or checked by the caller): no second validation.
+ */
+export function canonicalPdqHexToWords(
+  hex: string,
+  out: Uint32Array = new Uint32Array(8),
+  offset = 0,
+): Uint32Array {
   for (let w = 0; w < 8; w++) {
     out[offset + w] = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16) >>> 0;
   }
