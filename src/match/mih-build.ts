@@ -30,6 +30,14 @@ export function dirOffsets(chunks: readonly Chunk[]): number[] {
   return offsets;
 }
 
+/** Words of `ent` and `dir` for `count` entries; `ent` has one spare entry, as probing loops may touch ent[end] of the last bucket. */
+export function tableSizes(
+  count: number,
+  chunks: readonly Chunk[],
+): { entWords: number; dirWords: number } {
+  return { entWords: chunks.length * count + 1, dirWords: dirOffsets(chunks)[chunks.length] };
+}
+
 /** Bits [start, start + width) of the code at `offset`, as an unsigned number (width ≤ 32). */
 export function extractBits(
   codes: Uint32Array,
@@ -57,11 +65,13 @@ export function buildTables(
   count: number,
   chunks: readonly Chunk[],
   shared: boolean,
+  into: MihTables | null = null,
 ): MihTables {
   const offsets = dirOffsets(chunks);
-  // One spare entry: probing loops may touch ent[end] of the last bucket.
-  const ent = allocU32(chunks.length * count + 1, shared);
-  const dir = allocU32(offsets[chunks.length], shared);
+  const { entWords, dirWords } = tableSizes(count, chunks);
+  // `into`: zeroed arrays of those sizes (a kernel arena's).
+  const ent = into?.ent ?? allocU32(entWords, shared);
+  const dir = into?.dir ?? allocU32(dirWords, shared);
   const key = new Uint32Array(count);
   const byResPos = new Uint32Array(count);
   const byResKey = new Uint32Array(count);

@@ -80,21 +80,25 @@ function expectSame(a: PdqMatcher, b: PdqMatcher, query: PdqQuery, radius: numbe
 }
 
 describe('PdqIndex equals a brute-force scan', () => {
-  it('on random banks of many sizes, at radii 0..64', () => {
-    const next = uint32Source(2024);
-    let matched = 0;
-    for (const count of [0, 1, 50, 2047, 2048, 3000, 20_000]) {
-      const bank = makeBank(count, next);
-      const index = PdqIndex.fromCodes(bank.ids, bank.codes);
-      const brute = bruteOf(bank);
-      expect(index.size).toBe(count);
-      for (let k = 0; k < 120; k++) {
-        const radius = k < 65 ? k : next() % 65;
-        matched += expectSame(index, brute, makeQuery(bank, next), radius);
+  // Infinity: every part searched in JavaScript; 1024: every tabled part by the WebAssembly kernel.
+  it.each([Infinity, 1024])(
+    'on random banks of many sizes, at radii 0..64 (kernel from %d entries)',
+    (wasmMinEntries) => {
+      const next = uint32Source(2024);
+      let matched = 0;
+      for (const count of [0, 1, 50, 2047, 2048, 3000, 20_000]) {
+        const bank = makeBank(count, next);
+        const index = PdqIndex.fromCodes(bank.ids, bank.codes, { wasmMinEntries });
+        const brute = bruteOf(bank);
+        expect(index.size).toBe(count);
+        for (let k = 0; k < 120; k++) {
+          const radius = k < 65 ? k : next() % 65;
+          matched += expectSame(index, brute, makeQuery(bank, next), radius);
+        }
       }
-    }
-    expect(matched).toBeGreaterThan(300); // the queries did find things
-  });
+      expect(matched).toBeGreaterThan(300); // the queries did find things
+    },
+  );
 
   it('probes the tables exactly at every radius 0..64, even where it would scan', () => {
     const next = uint32Source(7);

@@ -28,6 +28,8 @@ export interface PdqIndexOptions {
   readonly minTableEntries?: number;
   /** A fixed chunk layout (widths adding up to 256) instead of the one planned per part; for experiments. */
   readonly chunkWidths?: readonly number[];
+  /** Parts with at least this many entries are searched by the WebAssembly kernel (default 65,536; Infinity: never). */
+  readonly wasmMinEntries?: number;
 }
 
 /** Everything a search reads, as plain data: what worker threads and snapshots receive. */
@@ -97,6 +99,7 @@ export class PdqIndex implements PdqMatcher {
       shared: this.shared,
       minTableEntries: options.minTableEntries,
       chunkWidths: options.chunkWidths,
+      wasmMinEntries: options.wasmMinEntries,
     };
     this.#delta = createDelta(this.#deltaCapacity, this.shared);
   }

@@ -2,11 +2,12 @@ import { popcount32 } from '../hash/pdq-hash.js';
 import type { HitBuffer } from './codes.js';
 import { allocI32, isDead, markDead, scanCodes, WORDS_PER_CODE } from './codes.js';
 import type { MihTables } from './mih-build.js';
-import { buildTables, dirOffsets } from './mih-build.js';
+import { buildTables, dirOffsets, tableSizes } from './mih-build.js';
 import type { Chunk } from './mih-plan.js';
 import { chunksOfWidths, MIN_TABLE_ENTRIES, planChunks, planThresholds } from './mih-plan.js';
 import type { MihScratch } from './mih-search.js';
 import { searchTables } from './mih-search.js';
+import { allocArena, KernelSearch } from './mih-wasm.js';
 
 /**
  * A frozen part of the index: entries sorted by id (so an id is found by
@@ -25,7 +26,16 @@ export interface SegmentData {
   /** Chunk widths of the tables; null when the part is scanned. */
   readonly widths: readonly number[] | null;
   readonly tables: MihTables | null;
+  /**
+   * The WebAssembly memory that holds `codes` and `tables` when the part is
+   * searched by the kernel (`mih-wasm.ts`); null: plain arrays, searched
+   * in JavaScript.
+   */
+  readonly memory: WebAssembly.Memory | null;
 }
+
+/** Parts this big or bigger are searched by the WebAssembly kernel (smaller ones are cheap either way). */
+export const WASM_MIN_ENTRIES = 65_536;
 
 export interface BuildOptions {
   readonly shared: boolean;
@@ -33,9 +43,14 @@ export interface BuildOptions {
   readonly minTableEntries?: number;
   /** A fixed chunk layout instead of the planned one (for experiments, e.g. HMA's 16 × 16). */
   readonly chunkWidths?: readonly number[];
+  /** Parts with at least this many entries go to the WebAssembly kernel (default `WASM_MIN_ENTRIES`; Infinity: never). */
+  readonly wasmMinEntries?: number;
 }
 
-/** Builds a part from entries already sorted by id (ids and codes are kept, not copied). */
+/**
+ * Builds a part from entries already sorted by id (ids are kept; codes too,
+ * unless the part goes to the kernel, whose memory gets a copy).
+ */
 export function buildSegment(
   ids: Uint32Array,
   codes: Uint32Array,
@@ -44,11 +59,25 @@ export function buildSegment(
   const count = ids.length;
   const dead = allocI32(Math.ceil(count / 32), options.shared);
   if (count === 0 || count < (options.minTableEntries ?? MIN_TABLE_ENTRIES)) {
-    return { count, ids, codes, dead, widths: null, tables: null };
+    return { count, ids, codes, dead, widths: null, tables: null, memory: null };
   }
   const chunks = options.chunkWidths ? chunksOfWidths(options.chunkWidths) : planChunks(count);
-  const tables = buildTables(codes, count, chunks, options.shared);
-  return { count, ids, codes, dead, widths: chunks.map((c) => c.width), tables };
+  const widths = chunks.map((c) => c.width);
+  const arena =
+    count >= (options.wasmMinEntries ?? WASM_MIN_ENTRIES) ? arenaFor(count, widths) : null;
+  if (arena === null) {
+    const tables = buildTables(codes, count, chunks, options.shared);
+    return { count, ids, codes, dead, widths, tables, memory: null };
+  }
+  arena.codes.set(codes.subarray(0, count * WORDS_PER_CODE));
+  const tables = buildTables(arena.codes, count, chunks, options.shared, arena);
+  return { count, ids, codes: arena.codes, dead, widths, tables, memory: arena.memory };
+}
+
+/** Kernel memory for a tabled part of `count` entries, or null (see `allocArena`). */
+export function arenaFor(count: number, widths: readonly number[]) {
+  const { entWords, dirWords } = tableSizes(count, chunksOfWidths(widths));
+  return allocArena(count * WORDS_PER_CODE, entWords, dirWords);
 }
 
 export class Segment {
@@ -57,6 +86,10 @@ export class Segment {
   readonly #offsets: readonly number[];
   /** Thresholds per radius (null: scan); computed once per radius. */
   readonly #plans = new Map<number, Int8Array | null>();
+  /** This thread's handle on the part's kernel, made at the first search. */
+  #kernel: KernelSearch | null | undefined;
+  /** Radii whose searches outgrow the kernel's scratch here: straight to JavaScript. */
+  readonly #tooBig = new Set<number>();
   #live: number;
 
   constructor(data: SegmentData) {
@@ -132,7 +165,7 @@ export class Segment {
     const tau = this.#plan(radius);
     if (tables === null || tau === null || this.chunks === null) {
       scanCodes(codes, 0, count, q, radius, hits);
-    } else {
+    } else if (!this.#kernelSearch(tau, q, radius, hits)) {
       searchTables(codes, tables, this.chunks, this.#offsets, tau, q, radius, scratch, hits);
     }
     for (let i = 0; i < hits.length; i++) {
@@ -144,11 +177,26 @@ export class Segment {
     }
   }
 
-  /** Bytes held: codes and ids, tombstones, tables. */
+  /** Bytes held: codes and ids, tombstones, tables (a kernel's whole memory, scratch slots included). */
   get bytes(): number {
-    const { ids, codes, dead, tables } = this.data;
+    const { ids, codes, dead, tables, memory } = this.data;
     const tableBytes = tables === null ? 0 : tables.ent.byteLength + tables.dir.byteLength;
-    return ids.byteLength + codes.byteLength + dead.byteLength + tableBytes;
+    const held = memory === null ? codes.byteLength + tableBytes : memory.buffer.byteLength;
+    return ids.byteLength + dead.byteLength + held;
+  }
+
+  #kernelSearch(tau: Int8Array, q: Uint32Array, radius: number, hits: HitBuffer): boolean {
+    if (this.#kernel === undefined) {
+      const { memory, codes, tables } = this.data;
+      this.#kernel =
+        memory === null || tables === null
+          ? null
+          : new KernelSearch(memory, codes, tables.ent, tables.dir);
+    }
+    if (this.#kernel === null || this.chunks === null || this.#tooBig.has(radius)) return false;
+    const outcome = this.#kernel.search(this.chunks, this.#offsets, tau, q, radius, hits);
+    if (outcome === 'too-big') this.#tooBig.add(radius);
+    return outcome === 'done';
   }
 
   #plan(radius: number): Int8Array | null {

@@ -8,6 +8,8 @@ import { chunksOfWidths, POS_BITS } from '../mih-plan.js';
 import type { PdqIndexOptions } from '../pdq-index.js';
 import { PdqIndex } from '../pdq-index.js';
 import type { SegmentData } from '../segment.js';
+import { arenaFor, WASM_MIN_ENTRIES } from '../segment.js';
+import type { KernelArena } from '../mih-wasm.js';
 import type { SectionArray, SectionSpec, SnapshotRead } from './snapshot-file.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 
@@ -85,28 +87,49 @@ export function readPdqSnapshot(
   options: PdqIndexOptions = {},
 ): SnapshotRead<{ index: PdqIndex; meta: SnapshotMeta }> {
   const shared = options.shared ?? false;
+  const wasmMin = options.wasmMinEntries ?? WASM_MIN_ENTRIES;
+  // Parts that go to the WebAssembly kernel read their codes and tables
+  // straight into its memory: sections 1, 3 and 4 of each such part.
+  const arenas: (KernelArena | null)[] = [];
+  const into = new Map<number, Uint32Array>();
+  let next = 0;
   return readSnapshotFile(
     path,
     (json) => {
       const { segments, delta } = PdqJson.parse(json);
-      return [
+      const specs = [
         ...segments.flatMap((s) => segmentSpecs(s.count, s.widths)),
         ...deltaSpecs(delta.capacity),
       ];
+      let at = 0;
+      for (const { count, widths } of segments) {
+        const arena = widths !== null && count >= wasmMin ? arenaFor(count, widths) : null;
+        arenas.push(arena);
+        if (arena !== null) {
+          into
+            .set(at + 1, arena.codes)
+            .set(at + 3, arena.ent)
+            .set(at + 4, arena.dir);
+        }
+        at += widths === null ? 3 : 5;
+      }
+      return specs;
     },
-    (spec) => (spec.type === 'u32' ? allocU32(spec.length, shared) : allocI32(spec.length, shared)),
+    (spec) =>
+      into.get(next++) ??
+      (spec.type === 'u32' ? allocU32(spec.length, shared) : allocI32(spec.length, shared)),
     (json, sections) => {
       const parsed = PdqJson.parse(json);
       let at = 0;
       const take = () => sections[at++];
-      const segments = parsed.segments.map(({ count, widths }): SegmentData => {
+      const segments = parsed.segments.map(({ count, widths }, s): SegmentData => {
         const ids = take() as Uint32Array;
         const codes = take() as Uint32Array;
         const dead = take() as Int32Array;
         const tables =
           widths === null ? null : { ent: take() as Uint32Array, dir: take() as Uint32Array };
         checkSegment(count, widths, ids, tables?.dir ?? null);
-        return { count, ids, codes, dead, widths, tables };
+        return { count, ids, codes, dead, widths, tables, memory: arenas[s]?.memory ?? null };
       });
       const delta: DeltaData = {
         capacity: parsed.delta.capacity,

@@ -23,7 +23,13 @@ beforeAll(async () => {
   )) as typeof Synthetic;
 });
 
-describe('PdqSearchPool', () => {
+// Parts of 1,024 entries or more go to the WebAssembly kernel in the second run.
+const kernels = [
+  ['JavaScript', {}],
+  ['WebAssembly', { wasmMinEntries: 1024 }],
+] as const;
+
+describe.each(kernels)('PdqSearchPool (%s search)', (_, kernel) => {
   let index: Match.PdqIndex;
   let pool: Node.PdqSearchPool;
   let codes: Uint32Array;
@@ -35,7 +41,9 @@ describe('PdqSearchPool', () => {
     index = match.PdqIndex.fromCodes(ids, codes.subarray(0, 6000 * 8), {
       shared: true,
       deltaCapacity: 50,
+      ...kernel,
     });
+    expect(index.layout().segments[0].memory === null).toBe(kernel === kernels[0][1]);
     pool = await node.PdqSearchPool.start(index, { threads: 2 });
   });
   afterAll(async () => {
@@ -109,7 +117,7 @@ describe('PdqSearchPool', () => {
   });
 });
 
-describe('compactInBackground', () => {
+describe.each(kernels)('compactInBackground (%s search)', (_, kernel) => {
   it('rebuilds on a worker thread while searches, adds and removes go on', async () => {
     const next = synthetic.uint32Source(5);
     const codes = synthetic.randomCodes(7000, next);
@@ -117,6 +125,7 @@ describe('compactInBackground', () => {
     const index = match.PdqIndex.fromCodes(ids, codes.subarray(0, 5000 * 8), {
       shared: true,
       deltaCapacity: 200,
+      ...kernel,
     });
     const brute = new match.BruteForcePdqMatcher();
     for (let i = 0; i < 5000; i++) brute.add(i, codes.subarray(i * 8, i * 8 + 8));

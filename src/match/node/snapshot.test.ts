@@ -16,7 +16,10 @@ const dir = mkdtempSync(path.join(tmpdir(), 'takedown-snapshot-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An index with every kind of part: tabled, scanned, tombstones, a delta. */
-function sampleIndex(shared = false): { index: PdqIndex; codes: Uint32Array } {
+function sampleIndex(
+  shared = false,
+  wasmMinEntries?: number,
+): { index: PdqIndex; codes: Uint32Array } {
   const next = uint32Source(3);
   const count = 6000;
   const codes = randomCodes(count + 300, next);
@@ -24,6 +27,7 @@ function sampleIndex(shared = false): { index: PdqIndex; codes: Uint32Array } {
   const index = PdqIndex.fromCodes(ids, codes.subarray(0, count * 8), {
     shared,
     deltaCapacity: 100,
+    wasmMinEntries,
   });
   for (let i = 0; i < 300; i++)
     index.add(100_000 + i, codes.subarray((count + i) * 8, (count + i + 1) * 8));
@@ -32,10 +36,14 @@ function sampleIndex(shared = false): { index: PdqIndex; codes: Uint32Array } {
   return { index, codes };
 }
 
-function expectSameAnswers(a: PdqIndex, b: PdqIndex, codes: Uint32Array): void {
+function expectSameAnswers(a: PdqIndex, b: PdqIndex, codes: Uint32Array, sameBytes = true): void {
   const next = uint32Source(9);
   expect(b.size).toBe(a.size);
-  expect(b.stats()).toEqual(a.stats());
+  const stats = (index: PdqIndex) => ({
+    ...index.stats(),
+    bytes: sameBytes && index.stats().bytes,
+  });
+  expect(stats(b)).toEqual(stats(a));
   for (let k = 0; k < 200; k++) {
     const q = nearCode(codes, next() % (codes.length / 8), next() % 40, next);
     const radius = [0, 16, 31, 52][k % 4];
@@ -79,6 +87,26 @@ describe('PDQ index snapshots', () => {
     expect(layout.segments[0].codes.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(layout.delta.state.buffer).toBeInstanceOf(SharedArrayBuffer);
     expectSameAnswers(index, read.value.index, codes);
+  });
+
+  it('reads the parts the WebAssembly kernel searches straight into its memory', () => {
+    const { index, codes } = sampleIndex(true, 1024);
+    expect(index.layout().segments[0].memory).not.toBeNull();
+    const file = path.join(dir, 'kernel.snap');
+    writePdqSnapshot(file, index);
+    const read = readPdqSnapshot(file, { shared: true, wasmMinEntries: 1024 });
+    if (read.kind !== 'loaded') throw new Error('not loaded');
+    const [part] = read.value.index.layout().segments;
+    if (part.memory === null || part.tables === null) throw new Error('not a kernel part');
+    expect(part.codes.buffer.byteLength).toBe(part.memory.buffer.byteLength);
+    expect(part.tables.ent.buffer.byteLength).toBe(part.memory.buffer.byteLength);
+    expectSameAnswers(index, read.value.index, codes);
+    // The same file read for JavaScript search gives the same answers.
+    const plain = readPdqSnapshot(file, { wasmMinEntries: Infinity });
+    if (plain.kind !== 'loaded') throw new Error('not loaded');
+    expect(plain.value.index.layout().segments[0].memory).toBeNull();
+    // (Its memory differs: no kernel memory with scratch slots.)
+    expectSameAnswers(index, plain.value.index, codes, false);
   });
 
   it('says missing when there is no file', () => {
