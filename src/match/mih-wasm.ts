@@ -7,10 +7,10 @@ import { MIH_WASM_BASE64 } from './mih-wasm-module.js';
  *
  * The same passes as `searchTables`, over the same tables: measured at 10M
  * hashes, radius 31, one thread, the JavaScript passes take 2.5 times as
- * long as the same loops in C, and this kernel about 1.4 times (typed-array
+ * long as the same loops in C, and this kernel 1.2-1.4 times (typed-array
  * bounds checks and a popcount made of shifts and masks cost more than the
- * memory waits they sit between). WebAssembly reads only its own memory, so a part
- * that uses the kernel keeps its codes and tables in a shared
+ * memory waits they sit between). WebAssembly reads only its own memory,
+ * so a part that uses the kernel keeps its codes and tables in a shared
  * `WebAssembly.Memory` (an arena), which worker threads receive with the
  * part, and each searching thread borrows a scratch slot in it per search.
  *

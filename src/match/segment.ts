@@ -188,10 +188,15 @@ export class Segment {
   #kernelSearch(tau: Int8Array, q: Uint32Array, radius: number, hits: HitBuffer): boolean {
     if (this.#kernel === undefined) {
       const { memory, codes, tables } = this.data;
-      this.#kernel =
-        memory === null || tables === null
-          ? null
-          : new KernelSearch(memory, codes, tables.ent, tables.dir);
+      this.#kernel = null;
+      if (memory !== null && tables !== null) {
+        try {
+          this.#kernel = new KernelSearch(memory, codes, tables.ent, tables.dir);
+        } catch {
+          // E.g. a page whose content security policy forbids compiling
+          // WebAssembly: the JavaScript search answers the same.
+        }
+      }
     }
     if (this.#kernel === null || this.chunks === null || this.#tooBig.has(radius)) return false;
     const outcome = this.#kernel.search(this.chunks, this.#offsets, tau, q, radius, hits);
