@@ -134,15 +134,15 @@ describe('SearchThreads', () => {
       );
       expect(answers.map(strip)).toEqual(expected);
       // All 40 asks (54 hashes) arrived in one turn of the event loop: they
-      // leave together, one share per thread.
-      expect(gathering.sent).toEqual({ batches: 2, queries: 54 });
+      // leave together, in shares of whole asks of at most 8 hashes.
+      expect(gathering.sent).toEqual({ batches: 7, queries: 54 });
       // A radius of their own travels separately, with the same answers.
       const [a, b] = await Promise.all([
         m.matchWith(asks[1], 40, gathering.search),
         m.matchWith(asks[2], undefined, gathering.search),
       ]);
       expect([strip(a), strip(b)]).toEqual([strip(m.match(asks[1], 40)), expected[2]]);
-      expect(gathering.sent.batches).toBe(4);
+      expect(gathering.sent.batches).toBe(9);
       // While a large batch is out, small ones are answered here, not queued behind it.
       const large = asks.flat().concat(asks.flat());
       const [big, small] = await Promise.all([
@@ -151,7 +151,7 @@ describe('SearchThreads', () => {
       ]);
       expect(strip(big)).toEqual(strip(m.match(large)));
       expect(strip(small)).toEqual(expected[3]);
-      expect(gathering.sent).toEqual({ batches: 5, queries: 54 + 2 + 108 });
+      expect(gathering.sent).toEqual({ batches: 10, queries: 54 + 2 + 108 });
     } finally {
       await gathering.close();
     }
